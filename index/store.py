@@ -1,0 +1,204 @@
+"""The document store: articles, chunk spans and sentence spans in SQLite.
+
+Chunks and sentences are stored as (start, end) into the article text, never as copies,
+so a citation's text is by construction `article.text[start:end]`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from rag.models import Article
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    title TEXT, text TEXT NOT NULL, source TEXT, url TEXT, author TEXT,
+    published TEXT, lang TEXT,
+    content_hash TEXT NOT NULL,
+    ingested_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_published ON articles(published);
+CREATE INDEX IF NOT EXISTS articles_source ON articles(source);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+CREATE TABLE IF NOT EXISTS sentences (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sentences_article ON sentences(article_id);
+"""
+
+
+class ChunkRow(BaseModel):
+    id: int
+    article_id: str
+    ordinal: int
+    start: int
+    end: int
+
+
+class SentenceRow(BaseModel):
+    id: int
+    article_id: str
+    start: int
+    end: int
+
+
+class DocumentStore:
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db = connection
+        self._db.row_factory = sqlite3.Row
+
+    @classmethod
+    def open_readonly(cls, path: Path) -> DocumentStore:
+        connection = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        return cls(connection)
+
+    @classmethod
+    def open_writable(cls, path: Path) -> DocumentStore:
+        connection = sqlite3.connect(path, check_same_thread=False)
+        connection.execute("PRAGMA foreign_keys=ON")
+        connection.executescript(SCHEMA)
+        return cls(connection)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def commit(self) -> None:
+        self._db.commit()
+
+    # -- articles -------------------------------------------------------------------------
+    def content_hash(self, article_id: str) -> str | None:
+        row = self._db.execute("SELECT content_hash FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return row["content_hash"] if row else None
+
+    def get_article(self, article_id: str) -> Article | None:
+        row = self._db.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return _article(row) if row else None
+
+    def get_articles(self, article_ids: list[str]) -> dict[str, Article]:
+        found: dict[str, Article] = {}
+        unique = list(dict.fromkeys(article_ids))
+        for offset in range(0, len(unique), 500):
+            batch = unique[offset:offset + 500]
+            marks = ",".join("?" * len(batch))
+            for row in self._db.execute(f"SELECT * FROM articles WHERE id IN ({marks})", batch):
+                found[row["id"]] = _article(row)
+        return found
+
+    def iter_articles(self) -> list[Article]:
+        return [_article(row) for row in self._db.execute("SELECT * FROM articles ORDER BY id")]
+
+    def put_article(self, article: Article, content_hash: str) -> None:
+        self._db.execute(
+            "INSERT INTO articles (id, title, text, source, url, author, published, lang, content_hash, ingested_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                article.id, article.title, article.text, article.source, article.url, article.author,
+                article.published.isoformat() if article.published else None, article.lang, content_hash,
+                dt.datetime.now(dt.timezone.utc).isoformat(),
+            ),
+        )
+
+    def delete_article(self, article_id: str) -> tuple[list[int], list[int]]:
+        """Remove an article; returns the chunk and sentence ids whose vectors must go too."""
+        chunk_ids = [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE article_id = ?", (article_id,))]
+        sentence_ids = [r[0] for r in self._db.execute("SELECT id FROM sentences WHERE article_id = ?", (article_id,))]
+        self._db.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
+        self._db.execute("DELETE FROM sentences WHERE article_id = ?", (article_id,))
+        self._db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+        return chunk_ids, sentence_ids
+
+    # -- spans ----------------------------------------------------------------------------
+    def add_chunk(self, article_id: str, ordinal: int, start: int, end: int) -> int:
+        cursor = self._db.execute(
+            'INSERT INTO chunks (article_id, ordinal, start, "end") VALUES (?, ?, ?, ?)',
+            (article_id, ordinal, start, end),
+        )
+        return int(cursor.lastrowid)
+
+    def add_sentence(self, article_id: str, start: int, end: int) -> int:
+        cursor = self._db.execute(
+            'INSERT INTO sentences (article_id, start, "end") VALUES (?, ?, ?)', (article_id, start, end)
+        )
+        return int(cursor.lastrowid)
+
+    def chunks(self, chunk_ids: list[int]) -> dict[int, ChunkRow]:
+        return self._rows("chunks", chunk_ids, ChunkRow)
+
+    def sentences_in(self, article_id: str, start: int, end: int) -> list[SentenceRow]:
+        """Sentences that overlap [start, end) of an article, in reading order."""
+        rows = self._db.execute(
+            'SELECT * FROM sentences WHERE article_id = ? AND start < ? AND "end" > ? ORDER BY start',
+            (article_id, end, start),
+        )
+        return [SentenceRow(**dict(row)) for row in rows]
+
+    def chunk_ids_matching(
+        self, published_from: dt.date | None, published_to: dt.date | None, sources: list[str] | None
+    ) -> list[int]:
+        """Chunk ids of articles passing the filters (run before the vector search, inside it)."""
+        clauses, params = _filter_clauses(published_from, published_to, sources)
+        sql = "SELECT chunks.id FROM chunks JOIN articles ON articles.id = chunks.article_id"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        return [r[0] for r in self._db.execute(sql, params)]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            table: self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            for table in ("articles", "chunks", "sentences")
+        }
+
+    def all_chunks(self) -> list[ChunkRow]:
+        return [ChunkRow(**dict(row)) for row in self._db.execute("SELECT * FROM chunks ORDER BY id")]
+
+    def backup_to(self, path: Path) -> None:
+        target = sqlite3.connect(path)
+        with target:
+            self._db.backup(target)
+        target.close()
+
+    def _rows(self, table: str, ids: list[int], model: type[BaseModel]) -> dict:
+        found = {}
+        for offset in range(0, len(ids), 500):
+            batch = [int(i) for i in ids[offset:offset + 500]]
+            marks = ",".join("?" * len(batch))
+            for row in self._db.execute(f"SELECT * FROM {table} WHERE id IN ({marks})", batch):
+                found[row["id"]] = model(**dict(row))
+        return found
+
+
+def _article(row: sqlite3.Row) -> Article:
+    return Article(
+        id=row["id"], title=row["title"], text=row["text"], source=row["source"], url=row["url"],
+        author=row["author"], published=dt.date.fromisoformat(row["published"]) if row["published"] else None,
+        lang=row["lang"],
+    )
+
+
+def _filter_clauses(
+    published_from: dt.date | None, published_to: dt.date | None, sources: list[str] | None
+) -> tuple[list[str], list[str]]:
+    clauses: list[str] = []
+    params: list[str] = []
+    if published_from:
+        clauses.append("articles.published >= ?")
+        params.append(published_from.isoformat())
+    if published_to:
+        clauses.append("articles.published <= ?")
+        params.append(published_to.isoformat())
+    if sources:
+        clauses.append(f"lower(articles.source) IN ({','.join('?' * len(sources))})")
+        params.extend(s.lower() for s in sources)
+    return clauses, params

@@ -1,0 +1,3 @@
+"""Kabar: question answering over news archives."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,153 @@
+"""`kabar`: ingest, ask, search and serve from the command line.
+
+Errors the user can fix (missing index, bad question, locked index) print one line
+to stderr and exit with status 2; an ingest with bad records exits 1 after saving
+the good ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+from rag.settings import Settings
+
+EXIT_USAGE = 2
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date (YYYY-MM-DD): {value!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kabar", description="Question answering over news archives.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_index(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--index", type=Path, help="index directory (default: KABAR_INDEX_DIR or .kabar/index)")
+
+    ingest = commands.add_parser("ingest", help="add or update articles: files, folders, .jsonl corpora")
+    ingest.add_argument("paths", nargs="+", type=Path)
+    with_index(ingest)
+    ingest.add_argument("--embedder", choices=["e5", "sentence-transformers", "hashing"])
+    ingest.add_argument("--model", help="model name or path for the embedder")
+    ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    for name, help_text in (("ask", "answer a question with citations"), ("search", "ranked passages only")):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("question")
+        with_index(sub)
+        sub.add_argument("-k", type=int, default=None, help="number of passages")
+        sub.add_argument("--mode", default="default", help="retrieval mode: default, dense")
+        sub.add_argument("--json", action="store_true", help="print the full result as JSON")
+        sub.add_argument("--from", dest="published_from", type=_date, help="published on or after (YYYY-MM-DD)")
+        sub.add_argument("--to", dest="published_to", type=_date, help="published on or before (YYYY-MM-DD)")
+        sub.add_argument("--source", action="append", help="only this publisher (repeatable)")
+
+    serve = commands.add_parser("serve", help="run the HTTP API")
+    with_index(serve)
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    overrides = {}
+    if getattr(args, "index", None):
+        overrides["index_dir"] = args.index
+    if getattr(args, "embedder", None):
+        overrides["embedder"] = args.embedder
+    if getattr(args, "model", None):
+        overrides["model"] = args.model
+    try:
+        settings = Settings(**overrides)
+    except ValueError as exc:
+        print(f"kabar: invalid settings: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    settings.apply_process_environment()
+    handler = {"ingest": _ingest, "ask": _ask, "search": _ask, "serve": _serve}[args.command]
+    try:
+        return handler(args, settings)
+    except KeyboardInterrupt:
+        print("kabar: interrupted; the index keeps its last committed state", file=sys.stderr)
+        return 130
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        print(f"kabar: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from index.directory import IndexDirectory
+    from index.manifest import Manifest
+    from rag.chunk import Chunker
+    from rag.embed.factory import load_embedder
+    from rag.ingest.pipeline import Ingestor
+
+    backend, model = settings.embedder, settings.model
+    current = IndexDirectory(settings.index_dir).current_generation()
+    if current is not None and backend is None:
+        recorded = Manifest.read(current / "manifest.json").embedder
+        backend, model = recorded.backend, recorded.model
+    embedder = load_embedder(backend or "e5", model, settings.cache_dir)
+    ingestor = Ingestor(embedder, Chunker(settings.chunk_size, settings.chunk_overlap), settings.checkpoint_seconds)
+    summary = ingestor.ingest_paths(args.paths, settings.index_dir, progress=not args.quiet)
+    for error in summary.errors:
+        print(f"kabar: skipped {error.location}: {error.message}", file=sys.stderr)
+    print(f"{summary.line()} -> {settings.index_dir}")
+    return 1 if summary.errors else 0
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.retrieve import Filters
+    from rag.service import Kabar
+
+    service = Kabar(settings)
+    filters = Filters(published_from=args.published_from, published_to=args.published_to, sources=args.source)
+    k = args.k or settings.default_k
+    if args.command == "search":
+        result = service.search(args.question, k=k, mode=args.mode, filters=filters)
+    else:
+        result = service.ask(args.question, k=k, mode=args.mode, filters=filters)
+    if args.json:
+        print(result.model_dump_json(indent=2))
+        return 0
+    answer = getattr(result, "answer", None)
+    if args.command == "ask":
+        if answer:
+            c = answer.citation
+            print(f"Answer: {answer.text}\n  — {c.title} ({c.source}, {c.published}) "
+                  f"[{c.article_id} {c.start}:{c.end}] confidence {answer.confidence:.2f}\n")
+        else:
+            print(f"No answer: {result.no_answer_reason}\n")
+    for passage in result.passages:
+        c = passage.citation
+        print(f"{passage.rank}. [{passage.score:.3f}] {c.title} ({c.source}, {c.published}) "
+              f"{c.article_id} {c.start}:{c.end}")
+        print(f"   {passage.text[:300]}{'…' if len(passage.text) > 300 else ''}")
+    print(json.dumps({"timings_ms": result.timings_ms}))
+    return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from api.main import create_app
+
+    if args.host:
+        settings.host = args.host
+    if args.port:
+        settings.port = args.port
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

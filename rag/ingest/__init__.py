@@ -1,0 +1,1 @@
+"""Turning files into clean `Article`s: reading, boilerplate removal, metadata."""

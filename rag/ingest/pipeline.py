@@ -1,0 +1,111 @@
+"""Ingest: read → clean → chunk → embed → write, committing atomically as it goes."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from tqdm import tqdm
+
+from index.manifest import EmbedderRecord
+from index.writer import IndexWriter
+from rag import __version__
+from rag.chunk import Chunker
+from rag.embed.base import Embedder
+from rag.ingest.readers import IngestError, expand_paths, read_articles
+from rag.models import Article
+from rag.text import sentence_spans
+
+
+class IngestSummary(BaseModel):
+    added: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    chunks: int = 0
+    sentences: int = 0
+    seconds: float = 0.0
+    errors: list[IngestError] = Field(default_factory=list)
+
+    def line(self) -> str:
+        return (
+            f"{self.added} added, {self.replaced} replaced, {self.unchanged} unchanged (skipped), "
+            f"{self.chunks} chunks, {self.sentences} sentences embedded, {len(self.errors)} errors, "
+            f"{self.seconds:.1f} s"
+        )
+
+
+def embedding_text(article: Article, chunk_text: str) -> str:
+    """Chunks are embedded with their headline: a paragraph alone often never names its subject."""
+    return f"{article.title}\n{chunk_text}" if article.title else chunk_text
+
+
+class Ingestor:
+    def __init__(self, embedder: Embedder, chunker: Chunker, checkpoint_seconds: float = 120.0) -> None:
+        self.embedder = embedder
+        self.chunker = chunker
+        self.checkpoint_seconds = checkpoint_seconds
+
+    def ingest_paths(
+        self, paths: list[Path], index_dir: Path, progress: bool = True
+    ) -> IngestSummary:
+        files, errors = expand_paths(paths)
+        summary = self.ingest_articles(read_articles(files), index_dir, progress=progress, total_files=len(files))
+        summary.errors = errors + summary.errors
+        return summary
+
+    def ingest_articles(
+        self,
+        articles,
+        index_dir: Path,
+        progress: bool = True,
+        total_files: int | None = None,
+        on_commit: Callable[[IngestSummary], None] | None = None,
+    ) -> IngestSummary:
+        started = time.perf_counter()
+        summary = IngestSummary()
+        spec = self.embedder.spec
+        record = EmbedderRecord(backend=spec.backend, model=spec.model, dim=spec.dim)
+        with IndexWriter(index_dir, record, self.chunker.describe(), __version__) as writer:
+            last_commit = time.perf_counter()
+            bar = tqdm(articles, desc="ingest", unit="article", disable=not progress, total=None)
+            for item in bar:
+                if isinstance(item, IngestError):
+                    summary.errors.append(item)
+                    continue
+                self._ingest_one(item, writer, summary)
+                bar.set_postfix(added=summary.added, skipped=summary.unchanged, chunks=summary.chunks)
+                if writer.pending and time.perf_counter() - last_commit > self.checkpoint_seconds:
+                    writer.commit()
+                    last_commit = time.perf_counter()
+                    if on_commit:
+                        on_commit(summary)
+            bar.close()
+            if writer.pending or writer.directory.current_generation() is None:
+                writer.commit()
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    def content_hash(self, article: Article) -> str:
+        payload = article.model_dump_json() + repr(sorted(self.chunker.describe().items()))
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    def _ingest_one(self, article: Article, writer: IndexWriter, summary: IngestSummary) -> None:
+        digest = self.content_hash(article)
+        previous = writer.content_hash(article.id)
+        if previous == digest:
+            summary.unchanged += 1
+            return
+        chunks = self.chunker.split(article)
+        sentences = sentence_spans(article.text)
+        chunk_vectors = self.embedder.encode_passages([embedding_text(article, c.text) for c in chunks])
+        sentence_vectors = self.embedder.encode_passages([article.text[s:e] for s, e in sentences])
+        writer.put(article, digest, [(c.start, c.end) for c in chunks], chunk_vectors, sentences, sentence_vectors)
+        summary.chunks += len(chunks)
+        summary.sentences += len(sentences)
+        if previous is None:
+            summary.added += 1
+        else:
+            summary.replaced += 1

@@ -1,0 +1,122 @@
+"""Paths in, `Article`s out: text pages, HTML pages and JSONL corpora.
+
+Each record is yielded with where it came from, and a bad record becomes an
+`IngestError` the caller reports, so one broken line never sinks a whole corpus.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from rag.ingest.boilerplate import join_paragraphs, story_lines
+from rag.ingest.dates import parse_iso_date
+from rag.ingest.html_page import parse_html
+from rag.ingest.page_text import parse_page_text
+from rag.models import Article
+from rag.text import sanitize
+
+TEXT_SUFFIXES = {".txt", ".text", ".md"}
+HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+CORPUS_SUFFIXES = {".jsonl", ".ndjson"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | CORPUS_SUFFIXES
+
+
+class IngestError(BaseModel):
+    location: str
+    message: str
+
+
+class CorpusRecord(BaseModel):
+    """One line of a corpus.jsonl (see the datasets' FORMAT.md)."""
+
+    id: str
+    title: str | None = None
+    text: str
+    source: str | None = None
+    published: str | None = None
+    lang: str | None = None
+    url: str | None = None
+    author: str | None = None
+
+
+def expand_paths(paths: list[Path]) -> tuple[list[Path], list[IngestError]]:
+    """Files to read, in a stable order; a missing path is an error, not a silent skip."""
+    files: list[Path] = []
+    errors: list[IngestError] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES))
+        elif path.is_file():
+            if path.suffix.lower() in SUPPORTED_SUFFIXES:
+                files.append(path)
+            else:
+                errors.append(IngestError(location=str(path), message=f"unsupported file type {path.suffix!r}"))
+        else:
+            errors.append(IngestError(location=str(path), message="no such file or directory"))
+    return files, errors
+
+
+def read_articles(files: list[Path]) -> Iterator[Article | IngestError]:
+    for path in files:
+        suffix = path.suffix.lower()
+        try:
+            raw = sanitize(path.read_text(encoding="utf-8", errors="replace"))
+        except OSError as exc:
+            yield IngestError(location=str(path), message=f"cannot read: {exc.strerror or exc}")
+            continue
+        if suffix in CORPUS_SUFFIXES:
+            yield from _corpus_articles(path, raw)
+        else:
+            yield _page_article(path, raw, html=suffix in HTML_SUFFIXES)
+
+
+def _page_article(path: Path, raw: str, *, html: bool) -> Article | IngestError:
+    fields = parse_html(raw) if html else parse_page_text(raw)
+    if not fields.text.strip():
+        return IngestError(location=str(path), message="no article text found")
+    return Article(
+        id=path.stem,
+        title=fields.title,
+        text=fields.text,
+        source=fields.source,
+        author=fields.author,
+        published=fields.published,
+    )
+
+
+def _corpus_articles(path: Path, raw: str) -> Iterator[Article | IngestError]:
+    for line_number, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        location = f"{path}:{line_number}"
+        try:
+            record = CorpusRecord.model_validate(json.loads(line))
+            published = parse_iso_date(record.published)
+        except json.JSONDecodeError as exc:
+            yield IngestError(location=location, message=f"invalid JSON: {exc.msg}")
+            continue
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}" for e in exc.errors())
+            yield IngestError(location=location, message=problems)
+            continue
+        except ValueError as exc:
+            yield IngestError(location=location, message=str(exc))
+            continue
+        text = join_paragraphs(story_lines(record.text.splitlines()))
+        if not record.id.strip() or not text:
+            yield IngestError(location=location, message="empty id or text")
+            continue
+        yield Article(
+            id=record.id.strip(),
+            title=(record.title or None),
+            text=text,
+            source=record.source,
+            url=record.url,
+            author=record.author,
+            published=published,
+            lang=record.lang,
+        )

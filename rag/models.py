@@ -1,0 +1,72 @@
+"""The objects users see: articles, chunks, citations, passages and answers.
+
+Offsets are always character offsets into `Article.text`, the cleaned body, so
+`article.text[start:end] == cited_text` can be checked by anyone holding the article.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field
+
+
+class Article(BaseModel):
+    id: str
+    title: str | None = None
+    text: str
+    source: str | None = None
+    url: str | None = None
+    author: str | None = None
+    published: dt.date | None = None
+    lang: str | None = None
+
+
+class Span(BaseModel):
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+class Chunk(Span):
+    article_id: str
+    ordinal: int
+    text: str
+
+
+class Citation(BaseModel):
+    article_id: str
+    title: str | None
+    source: str | None
+    url: str | None
+    published: dt.date | None
+    start: int
+    end: int
+    cited_text: str
+
+
+class Passage(BaseModel):
+    rank: int
+    score: float
+    text: str
+    citation: Citation
+    scores: dict[str, float] = Field(default_factory=dict, description="Per-signal scores, for debugging.")
+
+
+class Answer(BaseModel):
+    text: str
+    citation: Citation
+    confidence: float = Field(ge=0.0, le=1.0)
+
+
+class AskResult(BaseModel):
+    question: str
+    answer: Answer | None
+    no_answer_reason: str | None
+    passages: list[Passage]
+    timings_ms: dict[str, float]
+
+
+class SearchResult(BaseModel):
+    question: str
+    passages: list[Passage]
+    timings_ms: dict[str, float]

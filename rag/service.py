@@ -1,0 +1,173 @@
+"""The question-answering service the CLI, the API and the evaluator all use.
+
+It owns the embedder and the current index snapshot, and swaps in a newer snapshot
+when an ingest publishes one, so a long-running server answers from the last
+committed index without a restart.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from index.directory import IndexDirectory
+from index.manifest import EmbedderMismatchError
+from index.snapshot import Snapshot
+from rag.answer import UNCALIBRATED, Calibration, choose_answer, load_calibrations
+from rag.embed.base import Embedder
+from rag.embed.factory import load_embedder
+from rag.models import Answer, Article, AskResult, Citation, Passage, SearchResult
+from rag.retrieve import MODES, Candidate, Filters, retrieve
+from rag.settings import Settings
+from rag.text import sanitize
+
+
+class QuestionError(ValueError):
+    """The question itself is unusable (empty, too long, bad k): the caller's mistake."""
+
+
+NO_ANSWER = "No passage in the archive answers this question with enough confidence."
+EMPTY_INDEX = "The archive is empty."
+
+
+class Kabar:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.directory = IndexDirectory(settings.index_dir)
+        self._lock = threading.Lock()
+        self._snapshot = Snapshot(self.directory.require_current())
+        self.embedder = embedder or self._embedder_for(self._snapshot)
+        self._check_embedder(self._snapshot)
+        self._calibrations = load_calibrations()
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def _embedder_for(self, snapshot: Snapshot) -> Embedder:
+        recorded = snapshot.manifest.embedder
+        backend = self.settings.embedder or recorded.backend
+        model = self.settings.model if self.settings.embedder else recorded.model
+        if self.settings.embedder and self.settings.embedder != recorded.backend:
+            raise EmbedderMismatchError(self._mismatch(recorded.backend, recorded.model, backend, model or ""))
+        return load_embedder(backend, model, self.settings.cache_dir)
+
+    def _check_embedder(self, snapshot: Snapshot) -> None:
+        recorded = snapshot.manifest.embedder
+        spec = self.embedder.spec
+        if (spec.backend, spec.model, spec.dim) != (recorded.backend, recorded.model, recorded.dim):
+            raise EmbedderMismatchError(self._mismatch(recorded.backend, recorded.model, spec.backend, spec.model))
+
+    def _mismatch(self, built_backend: str, built_model: str, backend: str, model: str) -> str:
+        return (
+            f"index {self.settings.index_dir} was built with {built_backend}:{built_model} and cannot be "
+            f"queried with {backend}:{model}; unset KABAR_EMBEDDER/KABAR_MODEL or re-ingest with the new embedder"
+        )
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The newest committed generation (checked on each call: one small file read)."""
+        current = self.directory.current_generation()
+        if current is not None and current != self._snapshot.generation:
+            with self._lock:
+                if current != self._snapshot.generation:
+                    fresh = Snapshot(current)
+                    self._check_embedder(fresh)
+                    self._snapshot = fresh
+        return self._snapshot
+
+    @property
+    def calibration(self) -> Calibration:
+        return self._calibrations.get(self.embedder.spec.key, UNCALIBRATED)
+
+    # -- queries --------------------------------------------------------------------------
+    def validate(self, question: str, k: int, mode: str) -> str:
+        question = sanitize(question).strip()
+        if not question:
+            raise QuestionError("question is empty")
+        if len(question) > self.settings.max_question_chars:
+            raise QuestionError(f"question is longer than {self.settings.max_question_chars} characters")
+        if not 1 <= k <= self.settings.max_k:
+            raise QuestionError(f"k must be between 1 and {self.settings.max_k}")
+        if mode not in MODES:
+            raise QuestionError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        return question
+
+    def search(self, question: str, k: int = 5, mode: str = "default", filters: Filters | None = None) -> SearchResult:
+        question = self.validate(question, k, mode)
+        snapshot = self.snapshot
+        timings: dict[str, float] = {}
+        candidates = self._retrieve(snapshot, question, k, mode, filters, timings)[0]
+        return SearchResult(question=question, passages=self._passages(snapshot, candidates), timings_ms=timings)
+
+    def ask(self, question: str, k: int = 5, mode: str = "default", filters: Filters | None = None) -> AskResult:
+        started = time.perf_counter()
+        question = self.validate(question, k, mode)
+        snapshot = self.snapshot
+        timings: dict[str, float] = {}
+        candidates, query = self._retrieve(snapshot, question, k, mode, filters, timings)
+        passages = self._passages(snapshot, candidates)
+
+        tick = time.perf_counter()
+        if mode == "dense":
+            from rag.retrieve import score_sentences
+
+            score_sentences(snapshot, query, candidates[:3])
+        choice = choose_answer(candidates, query, snapshot.background, self.calibration)
+        answer, reason = None, EMPTY_INDEX if not candidates else NO_ANSWER
+        if choice is not None and choice.confidence >= self.settings.min_answer_confidence:
+            article = snapshot.store.get_article(choice.article_id)
+            answer = Answer(
+                text=article.text[choice.start:choice.end],
+                citation=_citation(article, choice.start, choice.end),
+                confidence=round(choice.confidence, 4),
+            )
+            reason = None
+        timings["answer"] = _ms(tick)
+        timings["total"] = _ms(started)
+        return AskResult(question=question, answer=answer, no_answer_reason=reason, passages=passages,
+                         timings_ms=timings)
+
+    def article(self, article_id: str) -> Article | None:
+        return self.snapshot.store.get_article(article_id)
+
+    def _retrieve(self, snapshot, question, k, mode, filters, timings):
+        tick = time.perf_counter()
+        query = self.embedder.encode_queries([question])[0]
+        timings["embed"] = _ms(tick)
+        tick = time.perf_counter()
+        candidates = retrieve(snapshot, query, k=k, pool=self.settings.candidate_pool, mode=mode, filters=filters)
+        timings["retrieve"] = _ms(tick)
+        return candidates, query
+
+    def _passages(self, snapshot: Snapshot, candidates: list[Candidate]) -> list[Passage]:
+        articles = snapshot.store.get_articles([c.chunk.article_id for c in candidates])
+        passages = []
+        for rank, candidate in enumerate(candidates, start=1):
+            article = articles[candidate.chunk.article_id]
+            citation = _citation(article, candidate.chunk.start, candidate.chunk.end)
+            scores = {"dense": round(candidate.dense, 4)}
+            if candidate.best_sentence:
+                scores["best_sentence"] = round(candidate.best_sentence.score, 4)
+            passages.append(Passage(rank=rank, score=round(candidate.score, 4), text=citation.cited_text,
+                                    citation=citation, scores=scores))
+        return passages
+
+
+def _citation(article: Article, start: int, end: int) -> Citation:
+    return Citation(
+        article_id=article.id, title=article.title, source=article.source, url=article.url,
+        published=article.published, start=start, end=end, cited_text=article.text[start:end],
+    )
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)
+
+
+def open_service(settings: Settings | None = None, embedder: Embedder | None = None) -> Kabar:
+    settings = settings or Settings()
+    settings.apply_process_environment()
+    return Kabar(settings, embedder)
+
+
+def index_exists(path: Path) -> bool:
+    return IndexDirectory(path).current_generation() is not None

