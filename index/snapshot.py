@@ -26,6 +26,8 @@ class Snapshot:
         self.store = DocumentStore.open_readonly(generation / "docs.sqlite")
         self.chunk_vectors = VectorIndex.load(generation / "chunks.faiss")
         self.sentence_vectors = VectorIndex.load(generation / "sentences.faiss")
+        # Things computed once per generation by the layers above (word statistics, ...).
+        self.derived: dict[str, object] = {}
 
     @classmethod
     def open(cls, path: Path) -> Snapshot:

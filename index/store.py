@@ -160,6 +160,15 @@ class DocumentStore:
             for table in ("articles", "chunks", "sentences")
         }
 
+    def sentence_texts(self):
+        """Every stored sentence's text, for archive-wide word statistics."""
+        rows = self._db.execute(
+            'SELECT articles.text, sentences.start, sentences."end" FROM sentences '
+            "JOIN articles ON articles.id = sentences.article_id"
+        )
+        for text, start, end in rows:
+            yield text[start:end]
+
     def all_chunks(self) -> list[ChunkRow]:
         return [ChunkRow(**dict(row)) for row in self._db.execute("SELECT * FROM chunks ORDER BY id")]
 

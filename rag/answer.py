@@ -1,37 +1,44 @@
 """Extractive answers: the sentence that best answers the question, or an honest "no answer".
 
 e5 cosines crowd into 0.75-0.87 whether or not a sentence answers, so the raw score
-means little. What does mean something is how far the best sentence stands out from
-the archive as a whole: its z-score against a fixed background sample of sentences.
-A logistic curve over (best cosine, z-score), fitted on the public question sets by
-`kabar calibrate`, turns that into a confidence in [0, 1].
+means little on its own. Three signals together do: the best sentence's cosine, how far
+it stands out from the archive as a whole (its z-score against a fixed background sample
+of sentences), and how much of the question's rare vocabulary (names, numbers) its
+passage contains. A logistic curve over the three, fitted on public question sets by
+`kabar calibrate`, turns them into a confidence in [0, 1].
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from importlib import resources
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel
 
-from rag.retrieve import Candidate, ScoredSentence
+from rag.retrieve import Candidate
 
 CALIBRATION_FILE = "calibration.json"
+# How much a sentence's share of the question's rare words adds to its cosine when
+# choosing the answer; cosines of different sentences differ by hundredths.
+LEXICAL_WEIGHT = 0.08
+PASSAGE_WEIGHT = 0.1
 
 
 class Calibration(BaseModel):
-    """confidence = sigmoid(w_cosine * cosine + w_z * z + bias), per embedder."""
+    """confidence = sigmoid(w_cosine·cosine + w_z·z + w_lexical·lexical + bias), per embedder."""
 
     w_cosine: float
     w_z: float
+    w_lexical: float = 0.0
     bias: float
     fitted_on: str = ""
 
-    def confidence(self, cosine: float, z: float) -> float:
-        x = self.w_cosine * cosine + self.w_z * z + self.bias
+    def confidence(self, features: AnswerFeatures) -> float:
+        x = self.w_cosine * features.cosine + self.w_z * features.z + self.w_lexical * features.lexical + self.bias
         return 1.0 / (1.0 + math.exp(-max(min(x, 50.0), -50.0)))
 
 
@@ -40,16 +47,21 @@ def load_calibrations() -> dict[str, Calibration]:
     return {key: Calibration.model_validate(value) for key, value in json.loads(text).items()}
 
 
-# Used when an embedder has no fitted curve: rank by z-score alone, centred at z = 3.
-UNCALIBRATED = Calibration(w_cosine=0.0, w_z=2.0, bias=-6.0, fitted_on="default (uncalibrated)")
+# For an embedder with no fitted curve: z-score and word overlap, centred on typical values.
+UNCALIBRATED = Calibration(w_cosine=0.0, w_z=1.5, w_lexical=6.0, bias=-6.0, fitted_on="default (uncalibrated)")
+
+
+class AnswerFeatures(BaseModel):
+    cosine: float
+    z: float
+    lexical: float
 
 
 class AnswerChoice(BaseModel):
     article_id: str
     start: int
     end: int
-    cosine: float
-    z: float
+    features: AnswerFeatures
     confidence: float
 
 
@@ -66,21 +78,29 @@ def choose_answer(
     query: npt.NDArray[np.float32],
     background: npt.NDArray[np.float32],
     calibration: Calibration,
+    overlap: Callable[[str], float],
+    text_of: Callable[[str, int, int], str],
     top_passages: int = 3,
 ) -> AnswerChoice | None:
-    """The best-scoring sentence among the top passages, with a calibrated confidence."""
-    best: tuple[float, ScoredSentence, Candidate] | None = None
+    """The best sentence among the top passages, with the features behind its confidence.
+
+    `overlap(text)` is the question's rare-word overlap with a text; `text_of(article, start, end)`
+    reads the archive.
+    """
+    best = None
     for candidate in candidates[:top_passages]:
+        chunk = candidate.chunk
+        passage_overlap = overlap(text_of(chunk.article_id, chunk.start, chunk.end))
         for sentence in candidate.sentences:
-            # A small share of the passage score breaks ties towards the better context.
-            value = sentence.score + 0.1 * candidate.score
+            row = sentence.row
+            sentence_overlap = overlap(text_of(row.article_id, row.start, row.end))
+            value = sentence.score + PASSAGE_WEIGHT * candidate.score + LEXICAL_WEIGHT * sentence_overlap
             if best is None or value > best[0]:
-                best = (value, sentence, candidate)
+                best = (value, sentence, max(passage_overlap, sentence_overlap))
     if best is None:
         return None
-    _, sentence, _ = best
-    z = background_z(sentence.score, query, background)
-    return AnswerChoice(
-        article_id=sentence.row.article_id, start=sentence.row.start, end=sentence.row.end,
-        cosine=sentence.score, z=z, confidence=calibration.confidence(sentence.score, z),
-    )
+    _, sentence, lexical = best
+    features = AnswerFeatures(cosine=sentence.score, z=background_z(sentence.score, query, background),
+                              lexical=lexical)
+    return AnswerChoice(article_id=sentence.row.article_id, start=sentence.row.start, end=sentence.row.end,
+                        features=features, confidence=calibration.confidence(features))

@@ -15,6 +15,7 @@ from index.directory import IndexDirectory
 from index.manifest import EmbedderMismatchError
 from index.snapshot import Snapshot
 from rag.answer import UNCALIBRATED, Calibration, choose_answer, load_calibrations
+from rag.lexical import TermStatistics, tokens
 from rag.embed.base import Embedder
 from rag.embed.factory import load_embedder
 from rag.models import Answer, Article, AskResult, Citation, Passage, SearchResult
@@ -111,7 +112,7 @@ class Kabar:
             from rag.retrieve import score_sentences
 
             score_sentences(snapshot, query, candidates[:3])
-        choice = choose_answer(candidates, query, snapshot.background, self.calibration)
+        choice = self.answer_choice(snapshot, question, query, candidates)
         answer, reason = None, EMPTY_INDEX if not candidates else NO_ANSWER
         if choice is not None and choice.confidence >= self.settings.min_answer_confidence:
             article = snapshot.store.get_article(choice.article_id)
@@ -125,6 +126,28 @@ class Kabar:
         timings["total"] = _ms(started)
         return AskResult(question=question, answer=answer, no_answer_reason=reason, passages=passages,
                          timings_ms=timings)
+
+    def answer_choice(self, snapshot: Snapshot, question: str, query, candidates: list[Candidate]):
+        """The answer sentence and the features behind its confidence (the evaluator reads these too)."""
+        terms = self._term_statistics(snapshot)
+        question_tokens = tokens(question)
+        articles = snapshot.store.get_articles([c.chunk.article_id for c in candidates[:3]])
+
+        def text_of(article_id: str, start: int, end: int) -> str:
+            article = articles[article_id]
+            if start == 0 and article.title:
+                return f"{article.title}\n{article.text[start:end]}"
+            return article.text[start:end]
+
+        return choose_answer(candidates, query, snapshot.background, self.calibration,
+                             overlap=lambda text: terms.overlap(question_tokens, text), text_of=text_of)
+
+    @staticmethod
+    def _term_statistics(snapshot: Snapshot) -> TermStatistics:
+        terms = snapshot.derived.get("terms")
+        if terms is None:
+            terms = snapshot.derived["terms"] = TermStatistics(snapshot.store.sentence_texts())
+        return terms
 
     def article(self, article_id: str) -> Article | None:
         return self.snapshot.store.get_article(article_id)

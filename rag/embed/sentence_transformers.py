@@ -26,7 +26,8 @@ class SentenceTransformerEmbedder:
         self._query_prompt = "query" if "query" in prompts else None
         self._passage_prompt = next((name for name in ("passage", "document") if name in prompts), None)
         self._batch_size = batch_size
-        dim = self._model.get_sentence_embedding_dimension()
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dim = dimension()
         self.spec = EmbedderSpec(backend="sentence-transformers", model=model, dim=int(dim))
 
     def encode_queries(self, texts: list[str]) -> Vectors:

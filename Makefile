@@ -1,0 +1,31 @@
+# Two commands for a fresh machine:
+#   make serve   set up, ingest the bundled sample articles, start the API on http://127.0.0.1:8000
+#   make test    set up, run the whole test suite (what .ci/run calls)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+INDEX ?= .kabar/index
+PORT ?= 8000
+
+.PHONY: setup serve test clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	# torch is installed on its own, pinned, so nothing can pull a multi-GB CUDA build.
+	$(VENV)/bin/pip install -q torch==2.13.0
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+serve: setup
+	$(VENV)/bin/kabar ingest data/samples --index $(INDEX)
+	$(VENV)/bin/kabar serve --index $(INDEX) --port $(PORT)
+
+test: setup
+	@$(PY) -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; \
+	exit $$rc
+
+clean:
+	rm -rf $(VENV) .kabar .pytest_cache

@@ -1,0 +1,51 @@
+"""Request bodies: validated here so bad input is a 4xx with a message, never a 500."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Filters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    published_from: dt.date | None = Field(default=None, description="Only articles published on or after.")
+    published_to: dt.date | None = Field(default=None, description="Only articles published on or before.")
+    source: list[str] | str | None = Field(default=None, description="Only these publishers.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Filters:
+        if self.published_from and self.published_to and self.published_from > self.published_to:
+            raise ValueError("published_from is after published_to")
+        return self
+
+    def sources(self) -> list[str] | None:
+        if self.source is None:
+            return None
+        return [self.source] if isinstance(self.source, str) else self.source
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"question": "where is the 2025 summit?", "k": 5}]})
+    question: str = Field(min_length=1, max_length=1000, description="The question, in any language.")
+    k: int = Field(default=5, ge=1, le=50, description="How many passages to return.")
+    mode: str = Field(default="default", description="Retrieval mode: default or dense.")
+    published_from: dt.date | None = None
+    published_to: dt.date | None = None
+    source: list[str] | str | None = None
+
+    def filters(self) -> Filters:
+        return Filters(published_from=self.published_from, published_to=self.published_to, source=self.source)
+
+
+class ErrorBody(BaseModel):
+    detail: str | list
+
+
+class Health(BaseModel):
+    status: str
+    articles: int
+    chunks: int
+    generation: int
+    embedder: str

@@ -1,0 +1,1 @@
+"""Offline evaluation and calibration: Kabar used the way any client uses it."""

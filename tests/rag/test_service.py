@@ -1,0 +1,99 @@
+"""Asking the archive: answers, citations, filters and refusals."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from index.manifest import EmbedderMismatchError
+from rag.models import AskResult
+from rag.retrieve import Filters
+from rag.service import Kabar, QuestionError
+from rag.settings import Settings
+from tests.conftest import SUMMIT_ARTICLE, XIAN_ARTICLE
+
+
+def assert_citations_exact(service: Kabar, result: AskResult) -> None:
+    citations = [p.citation for p in result.passages] + ([result.answer.citation] if result.answer else [])
+    for citation in citations:
+        article = service.article(citation.article_id)
+        assert article.text[citation.start:citation.end] == citation.cited_text
+
+
+@pytest.fixture(scope="module")
+def hashing_service(hashing_seed_settings: Settings) -> Kabar:
+    return Kabar(hashing_seed_settings)
+
+
+def test_passages_cite_exact_characters(hashing_service):
+    result = hashing_service.ask("pertemuan menteri luar negeri di Chengdu", k=5)
+    assert len(result.passages) == 5
+    assert [p.rank for p in result.passages] == [1, 2, 3, 4, 5]
+    assert_citations_exact(hashing_service, result)
+    assert set(result.timings_ms) >= {"embed", "retrieve", "answer", "total"}
+
+
+def test_filters_by_source_and_date(hashing_service):
+    by_source = hashing_service.search("pertemuan", k=5, filters=Filters(sources=["kompas.com"]))
+    assert by_source.passages and {p.citation.article_id for p in by_source.passages} == {XIAN_ARTICLE}
+    by_date = hashing_service.search("pertemuan", k=5, filters=Filters(published_from=dt.date(2024, 1, 1)))
+    assert {p.citation.article_id for p in by_date.passages} == {SUMMIT_ARTICLE}
+    nothing = hashing_service.ask("pertemuan", filters=Filters(published_to=dt.date(2000, 1, 1)))
+    assert nothing.passages == [] and nothing.answer is None and nothing.no_answer_reason
+
+
+@pytest.mark.parametrize("question,k,message", [
+    ("   ", 5, "empty"), ("x" * 1001, 5, "longer than"), ("ok", 0, "k must be"), ("ok", 51, "k must be"),
+])
+def test_bad_questions_are_refused_with_a_reason(hashing_service, question, k, message):
+    with pytest.raises(QuestionError, match=message):
+        hashing_service.ask(question, k=k)
+
+
+def test_querying_with_another_embedder_is_refused(hashing_seed_settings):
+    settings = hashing_seed_settings.model_copy(update={"embedder": "e5"})
+    with pytest.raises(EmbedderMismatchError, match="built with hashing"):
+        Kabar(settings)
+
+
+# -- the real multilingual model -----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def e5_service(e5_seed_settings: Settings) -> Kabar:
+    return Kabar(e5_seed_settings)
+
+
+@pytest.mark.model
+def test_the_2025_summit_is_in_kazakhstan(e5_service):
+    result = e5_service.ask("where is the 2025 summit?")
+    assert result.answer is not None
+    assert "Kazakhstan" in result.answer.text
+    assert result.answer.citation.article_id == SUMMIT_ARTICLE
+    assert result.answer.citation.published == dt.date(2024, 12, 2)
+    assert_citations_exact(e5_service, result)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("question", [
+    "Where will the next China–Central Asia summit be held?",
+    "Di mana KTT Tiongkok-Asia Tengah berikutnya tahun 2025?",
+    "下一届中国—中亚峰会将在哪里举行？",
+    "Где пройдет следующий саммит Китай — Центральная Азия в 2025 году?",
+])
+def test_questions_in_other_languages_find_the_indonesian_passage(e5_service, question):
+    result = e5_service.search(question, k=3)
+    assert any("Kazakhstan pada tahun 2025" in p.text for p in result.passages)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("question", [
+    "Why did Saudi Arabia stop issuing umrah permits?",
+    "How many people died in the stabbing in China?",
+    "What did the ICJ order Israel to open?",
+    "Berapa orang tewas dalam tanah longsor di Papua Nugini?",
+])
+def test_questions_only_the_boilerplate_answers_get_no_answer(e5_service, question):
+    result = e5_service.ask(question)
+    assert result.answer is None, result.answer
+    assert result.no_answer_reason
