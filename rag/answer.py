@@ -2,9 +2,10 @@
 
 e5 cosines crowd into 0.75-0.87 whether or not a sentence answers, so the raw score
 means little on its own. Three signals together do: the best sentence's cosine, how far
-it stands out from the archive as a whole (its z-score against a fixed background sample
-of sentences), and how much of the question's rare vocabulary (names, numbers) its
-passage contains. A logistic curve over the three, fitted on public question sets by
+it stands out from ordinary prose (its z-score against the question's similarity to a
+fixed set of reference sentences, the same for every archive, so a curve fitted on one
+archive holds for another, even a two-article one whose every sentence is on topic),
+and how much of the question's rare vocabulary (names, numbers) its passage contains. A logistic curve over the three, fitted on public question sets by
 `kabar calibrate`, turns them into a confidence in [0, 1].
 """
 
@@ -40,6 +41,11 @@ class Calibration(BaseModel):
     def confidence(self, features: AnswerFeatures) -> float:
         x = self.w_cosine * features.cosine + self.w_z * features.z + self.w_lexical * features.lexical + self.bias
         return 1.0 / (1.0 + math.exp(-max(min(x, 50.0), -50.0)))
+
+
+def load_reference_sentences() -> list[str]:
+    text = resources.files("rag").joinpath("data", "reference_sentences.txt").read_text(encoding="utf-8")
+    return [line for line in text.splitlines() if line.strip()]
 
 
 def load_calibrations() -> dict[str, Calibration]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from index.directory import IndexDirectory
 from index.manifest import EmbedderMismatchError
 from index.snapshot import Snapshot
-from rag.answer import UNCALIBRATED, Calibration, choose_answer, load_calibrations
+from rag.answer import UNCALIBRATED, Calibration, choose_answer, load_calibrations, load_reference_sentences
 from rag.lexical import TermStatistics, tokens
 from rag.embed.base import Embedder
 from rag.embed.factory import load_embedder
@@ -41,6 +41,8 @@ class Kabar:
         self.embedder = embedder or self._embedder_for(self._snapshot)
         self._check_embedder(self._snapshot)
         self._calibrations = load_calibrations()
+        # Embedded once per embedder, then served from the embedding cache.
+        self.reference_vectors = self.embedder.encode_passages(load_reference_sentences())
 
     # -- lifecycle ------------------------------------------------------------------------
     def _embedder_for(self, snapshot: Snapshot) -> Embedder:
@@ -139,7 +141,7 @@ class Kabar:
                 return f"{article.title}\n{article.text[start:end]}"
             return article.text[start:end]
 
-        return choose_answer(candidates, query, snapshot.background, self.calibration,
+        return choose_answer(candidates, query, self.reference_vectors, self.calibration,
                              overlap=lambda text: terms.overlap(question_tokens, text), text_of=text_of)
 
     @staticmethod
