@@ -5,18 +5,12 @@ A snapshot never changes under a query; a service swaps in a newer one between q
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
-
-import numpy as np
-import numpy.typing as npt
 
 from index.directory import IndexDirectory
 from index.manifest import Manifest
 from index.store import DocumentStore
 from index.vectors import VectorIndex
-
-BACKGROUND_SAMPLE = 2000
 
 
 class Snapshot:
@@ -32,11 +26,6 @@ class Snapshot:
     @classmethod
     def open(cls, path: Path) -> Snapshot:
         return cls(IndexDirectory(path).require_current())
-
-    @cached_property
-    def background(self) -> npt.NDArray[np.float32]:
-        """A fixed sample of sentence vectors: how similar "anything in this archive" is to a question."""
-        return self.sentence_vectors.sample(BACKGROUND_SAMPLE)
 
     def close(self) -> None:
         self.store.close()

@@ -63,12 +63,3 @@ class VectorIndex:
         if not ids:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.vstack([self._index.reconstruct(int(i)) for i in ids]).astype(np.float32)
-
-    def sample(self, n: int, seed: int = 0) -> npt.NDArray[np.float32]:
-        """Up to `n` stored vectors: the background a question's scores are compared with."""
-        total = len(self)
-        if total == 0:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        rows = np.arange(total) if total <= n else np.sort(np.random.default_rng(seed).choice(total, n, replace=False))
-        flat = self._index.index
-        return np.vstack([flat.reconstruct(int(r)) for r in rows]).astype(np.float32)

@@ -19,7 +19,7 @@ from rag.lexical import TermStatistics, tokens
 from rag.embed.base import Embedder
 from rag.embed.factory import load_embedder
 from rag.models import Answer, Article, AskResult, Citation, Passage, SearchResult
-from rag.retrieve import MODES, Candidate, Filters, retrieve
+from rag.retrieve import MODES, Candidate, Filters, retrieve, score_sentences
 from rag.settings import Settings
 from rag.text import sanitize
 
@@ -111,8 +111,6 @@ class Kabar:
 
         tick = time.perf_counter()
         if mode == "dense":
-            from rag.retrieve import score_sentences
-
             score_sentences(snapshot, query, candidates[:3])
         choice = self.answer_choice(snapshot, question, query, candidates)
         answer, reason = None, EMPTY_INDEX if not candidates else NO_ANSWER

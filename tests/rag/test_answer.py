@@ -1,0 +1,42 @@
+import numpy as np
+
+from rag.answer import AnswerFeatures, Calibration, background_z, load_calibrations, load_reference_sentences
+from rag.lexical import TermStatistics, tokens
+
+
+def test_rare_words_weigh_more_than_common_ones():
+    stats = TermStatistics(["China dan Asia Tengah", "China membuka pasar", "KTT di Kazakhstan 2025", "China lagi"])
+    question = tokens("Where in China is the 2025 summit?")
+    assert "2025" in question and "the" not in question
+    assert stats.overlap(question, "KTT 2025") > stats.overlap(question, "China saja")
+    assert stats.overlap(question, "tidak ada yang sama") == 0.0
+
+
+def test_names_match_across_spelling_variants_by_prefix():
+    stats = TermStatistics(["Delegasi Tajikistan hadir", "Xi'an kota tua"])
+    assert stats.overlap(tokens("Tajikistan's delegation"), "Delegasi Tajikistan") == 1.0
+    assert stats.overlap(tokens("Why Xi'an?"), "Kota Xian") == 1.0
+
+
+def test_z_score_measures_how_far_a_score_stands_out():
+    rng = np.random.default_rng(0)
+    background = rng.normal(size=(50, 8)).astype(np.float32)
+    query = rng.normal(size=8).astype(np.float32)
+    sims = background @ query
+    assert abs(background_z(float(sims.mean()), query, background)) < 1e-5
+    assert background_z(float(sims.mean() + 2 * sims.std()), query, background) > 1.99
+
+
+def test_confidence_rises_with_every_signal():
+    curve = Calibration(w_cosine=3.0, w_z=1.5, w_lexical=3.0, bias=-9.0)
+    low = curve.confidence(AnswerFeatures(cosine=0.78, z=2.0, lexical=0.0))
+    for better in (AnswerFeatures(cosine=0.85, z=2.0, lexical=0.0), AnswerFeatures(cosine=0.78, z=5.0, lexical=0.0),
+                   AnswerFeatures(cosine=0.78, z=2.0, lexical=0.8)):
+        assert curve.confidence(better) > low
+    assert 0.0 <= low <= 1.0
+
+
+def test_the_shipped_calibration_and_reference_set_load():
+    curves = load_calibrations()
+    assert "e5:multilingual-e5-small-q4/original" in curves
+    assert len(load_reference_sentences()) == 400
