@@ -30,7 +30,7 @@ class AskRequest(BaseModel):
         "examples": [{"question": "where is the 2025 summit?", "k": 5}]})
     question: str = Field(min_length=1, max_length=1000, description="The question, in any language.")
     k: int = Field(default=5, ge=1, le=50, description="How many passages to return.")
-    mode: str = Field(default="default", description="Retrieval mode: default or dense.")
+    mode: str = Field(default="default", description="Retrieval mode: default, hybrid, dense or bm25.")
     published_from: dt.date | None = None
     published_to: dt.date | None = None
     source: list[str] | str | None = None

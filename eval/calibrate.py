@@ -30,7 +30,8 @@ def collect(service: Kabar, questions: list[dict], label_mode: str) -> list[tupl
     snapshot = service.snapshot
     for item in questions:
         query = service.embedder.encode_queries([item["question"]])[0]
-        candidates = retrieve(snapshot, query, k=5, pool=service.settings.candidate_pool)
+        candidates = retrieve(snapshot, query, item["question"], k=5, pool=service.settings.candidate_pool,
+                              fusion=service.settings.fusion())
         choice = service.answer_choice(snapshot, item["question"], query, candidates)
         if choice is None:
             continue

@@ -3,7 +3,7 @@
 Layout:
     CURRENT            name of the live generation (replaced atomically)
     gen-00000042/      one complete, immutable generation:
-        manifest.json  docs.sqlite  chunks.faiss  sentences.faiss
+        manifest.json  docs.sqlite  chunks.faiss  sentences.faiss  bm25/
     staging-*/         a generation being written (removed if a writer died)
     write.lock         held by the one process allowed to write
 
@@ -84,9 +84,11 @@ class IndexDirectory:
 
     def publish(self, staging: Path, number: int) -> Path:
         """Make `staging` the live generation: fsync its files, rename it, swap CURRENT."""
-        for item in staging.iterdir():
-            _fsync_file(item)
-        _fsync_dir(staging)
+        for item in staging.rglob("*"):
+            if item.is_file():
+                _fsync_file(item)
+        for folder in [p for p in staging.rglob("*") if p.is_dir()] + [staging]:
+            _fsync_dir(folder)
         generation = self.path / f"{GENERATION_PREFIX}{number:08d}"
         os.rename(staging, generation)
         pointer = self.path / f"{CURRENT}.tmp"

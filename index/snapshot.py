@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from index.directory import IndexDirectory
+from index.lexical import LexicalIndex
 from index.manifest import Manifest
 from index.store import DocumentStore
 from index.vectors import VectorIndex
@@ -20,6 +21,7 @@ class Snapshot:
         self.store = DocumentStore.open_readonly(generation / "docs.sqlite")
         self.chunk_vectors = VectorIndex.load(generation / "chunks.faiss")
         self.sentence_vectors = VectorIndex.load(generation / "sentences.faiss")
+        self.lexical = LexicalIndex.load(generation / "bm25")
         # Things computed once per generation by the layers above (word statistics, ...).
         self.derived: dict[str, object] = {}
 

@@ -169,6 +169,15 @@ class DocumentStore:
         for text, start, end in rows:
             yield text[start:end]
 
+    def chunk_documents(self):
+        """(chunk id, article title, chunk text) for every chunk: the lexical index's input."""
+        rows = self._db.execute(
+            'SELECT chunks.id, articles.title, articles.text, chunks.start, chunks."end" FROM chunks '
+            "JOIN articles ON articles.id = chunks.article_id ORDER BY chunks.id"
+        )
+        for chunk_id, title, text, start, end in rows:
+            yield chunk_id, title, text[start:end]
+
     def all_chunks(self) -> list[ChunkRow]:
         return [ChunkRow(**dict(row)) for row in self._db.execute("SELECT * FROM chunks ORDER BY id")]
 

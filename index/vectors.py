@@ -16,6 +16,10 @@ import numpy.typing as npt
 
 Ids = npt.NDArray[np.int64]
 
+# One query at a time is memory-bound: a second OpenMP thread adds nothing but contention
+# with the embedder's own threads.
+faiss.omp_set_num_threads(1)
+
 
 class VectorIndex:
     def __init__(self, index: faiss.IndexIDMap2) -> None:

@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 from index.directory import IndexDirectory
 from index.manifest import EmbedderMismatchError, EmbedderRecord, Manifest
+from index.lexical import LexicalIndex
 from index.store import DocumentStore
 from index.vectors import VectorIndex
 from rag.models import Article
@@ -89,6 +90,7 @@ class IndexWriter:
         self.store.close()
         self.chunk_vectors.save(self._staging / "chunks.faiss")
         self.sentence_vectors.save(self._staging / "sentences.faiss")
+        self._build_lexical().save(self._staging / "bm25")
         number = self.directory.generation_number(self._live) + 1
         manifest = Manifest(
             generation=number, embedder=self.embedder, chunking=self.chunking, kabar_version=self.version,
@@ -98,6 +100,15 @@ class IndexWriter:
         self._live = self.directory.publish(self._staging, number)
         self._open_staging()
         return manifest
+
+    def _build_lexical(self) -> LexicalIndex:
+        store = DocumentStore.open_readonly(self._staging / "docs.sqlite")
+        try:
+            documents = list(store.chunk_documents())
+        finally:
+            store.close()
+        return LexicalIndex.build([d[0] for d in documents],
+                                  [f"{title}\n{text}" if title else text for _, title, text in documents])
 
     def close(self) -> None:
         """Release the lock; uncommitted work is discarded."""

@@ -44,11 +44,22 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("question")
         with_index(sub)
         sub.add_argument("-k", type=int, default=None, help="number of passages")
-        sub.add_argument("--mode", default="default", help="retrieval mode: default, dense")
+        sub.add_argument("--mode", default="default", choices=["default", "hybrid", "dense", "bm25"], help="retrieval mode")
         sub.add_argument("--json", action="store_true", help="print the full result as JSON")
         sub.add_argument("--from", dest="published_from", type=_date, help="published on or after (YYYY-MM-DD)")
         sub.add_argument("--to", dest="published_to", type=_date, help="published on or before (YYYY-MM-DD)")
         sub.add_argument("--source", action="append", help="only this publisher (repeatable)")
+
+    evaluate = commands.add_parser("eval", help="measure retrieval, answers, abstention and latency")
+    evaluate.add_argument("--corpus", type=Path, nargs="+", required=True, help="what `kabar ingest` accepts")
+    evaluate.add_argument("--questions", type=Path, required=True, help="questions.jsonl (datasets/FORMAT.md)")
+    evaluate.add_argument("--modes", default="bm25,dense,hybrid,default")
+    evaluate.add_argument("--index", type=Path, help="index directory (default: .kabar/eval/<corpus>-<hash>)")
+    evaluate.add_argument("--out", type=Path, help="report folder (report.md, metrics.json, run.jsonl, plots)")
+    evaluate.add_argument("-k", type=int, default=10)
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--embedder", choices=["e5", "sentence-transformers", "hashing"])
+    evaluate.add_argument("--model")
 
     serve = commands.add_parser("serve", help="run the HTTP API")
     with_index(serve)
@@ -60,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     overrides = {}
-    if getattr(args, "index", None):
+    if getattr(args, "index", None) and args.command != "eval":
         overrides["index_dir"] = args.index
     if getattr(args, "embedder", None):
         overrides["embedder"] = args.embedder
@@ -72,9 +83,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kabar: invalid settings: {exc}", file=sys.stderr)
         return EXIT_USAGE
     settings.apply_process_environment()
-    handler = {"ingest": _ingest, "ask": _ask, "search": _ask, "serve": _serve}[args.command]
+    handler = {"ingest": _ingest, "ask": _ask, "search": _ask, "serve": _serve, "eval": _eval}[args.command]
     try:
         return handler(args, settings)
+    except BrokenPipeError:
+        return 0
     except KeyboardInterrupt:
         print("kabar: interrupted; the index keeps its last committed state", file=sys.stderr)
         return 130
@@ -132,6 +145,17 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
               f"{c.article_id} {c.start}:{c.end}")
         print(f"   {passage.text[:300]}{'…' if len(passage.text) > 300 else ''}")
     print(json.dumps({"timings_ms": result.timings_ms}))
+    return 0
+
+
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.command import print_result, run_eval
+
+    result = run_eval(args.corpus, args.questions, [m.strip() for m in args.modes.split(",") if m.strip()],
+                      settings, index_dir=args.index, out=args.out, k=args.k, progress=not args.json)
+    print_result(result, args.json)
+    if args.out:
+        print(f"report: {args.out / 'report.md'}")
     return 0
 
 

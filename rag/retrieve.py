@@ -1,8 +1,10 @@
-"""From a question vector to ranked chunks.
+"""From a question to ranked chunks, in four modes.
 
-`dense` is what every framework does: the chunk vectors, nothing else. `default`
-also looks inside each candidate chunk at its sentences: a chunk that holds one
-sentence answering the question beats a chunk that is vaguely about the topic.
+- `bm25`: lexical only (Indonesian stemming and stopwords);
+- `dense`: the chunk vectors only, exact search — what every framework does by default;
+- `hybrid`: both, fused by reciprocal rank (weights configurable);
+- `default`: the hybrid pool, then each candidate is rescored by its best sentence: a chunk
+  holding one sentence that answers the question beats a chunk vaguely about the topic.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy.typing as npt
 from index.snapshot import Snapshot
 from index.store import ChunkRow, SentenceRow
 
-MODES = ("dense", "default")
+MODES = ("default", "hybrid", "dense", "bm25")
 
 
 @dataclass
@@ -30,6 +32,16 @@ class Filters:
 
 
 @dataclass
+class Fusion:
+    """Reciprocal-rank fusion: score = Σ weight / (k + rank)."""
+
+    k: int = 60
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    sentence_weight: float = 0.5
+
+
+@dataclass
 class ScoredSentence:
     row: SentenceRow
     score: float
@@ -38,8 +50,8 @@ class ScoredSentence:
 @dataclass
 class Candidate:
     chunk: ChunkRow
-    dense: float
-    score: float = 0.0
+    score: float
+    signals: dict[str, float] = field(default_factory=dict)
     sentences: list[ScoredSentence] = field(default_factory=list)
 
     @property
@@ -50,40 +62,79 @@ class Candidate:
 def retrieve(
     snapshot: Snapshot,
     query: npt.NDArray[np.float32],
+    question: str,
     *,
     k: int,
     pool: int,
     mode: str = "default",
     filters: Filters | None = None,
-    sentence_weight: float = 0.5,
+    fusion: Fusion | None = None,
 ) -> list[Candidate]:
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    fusion = fusion or Fusion()
     allowed = None
     if filters and filters.active():
         allowed = np.asarray(
             snapshot.store.chunk_ids_matching(filters.published_from, filters.published_to, filters.sources),
             dtype=np.int64,
         )
-    hits = snapshot.chunk_vectors.search(query, max(k, pool) if mode != "dense" else k, allowed)
-    rows = snapshot.store.chunks([chunk_id for chunk_id, _ in hits])
-    candidates = [Candidate(chunk=rows[i], dense=s, score=s) for i, s in hits if i in rows]
+    depth = k if mode in ("dense", "bm25") else max(k, pool)
+    dense = snapshot.chunk_vectors.search(query, depth, allowed) if mode != "bm25" else []
+    lexical = snapshot.lexical.search(question, depth, allowed) if mode != "dense" else []
+
     if mode == "dense":
+        ranked = [(i, {"dense": s}, s) for i, s in dense]
+    elif mode == "bm25":
+        ranked = [(i, {"bm25": s}, s) for i, s in lexical]
+    else:
+        ranked = _fuse(dense, lexical, fusion)
+    rows = snapshot.store.chunks([i for i, _, _ in ranked])
+    candidates = [Candidate(chunk=rows[i], score=score, signals=signals) for i, signals, score in ranked if i in rows]
+    if mode != "default":
         return candidates[:k]
+
+    _fill_dense_scores(snapshot, query, candidates)
     score_sentences(snapshot, query, candidates)
     for candidate in candidates:
         best = candidate.best_sentence
-        candidate.score = (1 - sentence_weight) * candidate.dense + sentence_weight * (best.score if best else 0.0)
+        candidate.score = (1 - fusion.sentence_weight) * candidate.signals["dense"] + fusion.sentence_weight * (
+            best.score if best else 0.0
+        ) + candidate.signals["rrf"]
     candidates.sort(key=lambda c: c.score, reverse=True)
     return candidates[:k]
+
+
+def _fuse(
+    dense: list[tuple[int, float]], lexical: list[tuple[int, float]], fusion: Fusion
+) -> list[tuple[int, dict[str, float], float]]:
+    signals: dict[int, dict[str, float]] = {}
+    for weight, name, hits in ((fusion.dense_weight, "dense", dense), (fusion.lexical_weight, "bm25", lexical)):
+        for rank, (chunk_id, score) in enumerate(hits, start=1):
+            entry = signals.setdefault(chunk_id, {"rrf": 0.0})
+            entry[name] = score
+            entry["rrf"] += weight / (fusion.k + rank)
+    ranked = sorted(signals.items(), key=lambda item: item[1]["rrf"], reverse=True)
+    return [(chunk_id, entry, entry["rrf"]) for chunk_id, entry in ranked]
+
+
+def _fill_dense_scores(snapshot: Snapshot, query: npt.NDArray[np.float32], candidates: list[Candidate]) -> None:
+    """Chunks found only lexically get their cosine too, so every candidate is scored alike."""
+    missing = [c for c in candidates if "dense" not in c.signals]
+    if missing:
+        vectors = snapshot.chunk_vectors.vectors_for([c.chunk.id for c in missing])
+        for candidate, score in zip(missing, vectors @ query.reshape(-1)):
+            candidate.signals["dense"] = float(score)
 
 
 def score_sentences(snapshot: Snapshot, query: npt.NDArray[np.float32], candidates: list[Candidate]) -> None:
     """Cosine of the question with every stored sentence of each candidate chunk."""
     for candidate in candidates:
+        if candidate.sentences:
+            continue
         chunk = candidate.chunk
-        rows = snapshot.store.sentences_in(chunk.article_id, chunk.start, chunk.end)
         # A sentence cut by the chunk edge still counts: its vector covers the whole sentence.
+        rows = snapshot.store.sentences_in(chunk.article_id, chunk.start, chunk.end)
         if not rows:
             continue
         vectors = snapshot.sentence_vectors.vectors_for([r.id for r in rows])

@@ -110,8 +110,7 @@ class Kabar:
         passages = self._passages(snapshot, candidates)
 
         tick = time.perf_counter()
-        if mode == "dense":
-            score_sentences(snapshot, query, candidates[:3])
+        score_sentences(snapshot, query, candidates[:3])
         choice = self.answer_choice(snapshot, question, query, candidates)
         answer, reason = None, EMPTY_INDEX if not candidates else NO_ANSWER
         if choice is not None and choice.confidence >= self.settings.min_answer_confidence:
@@ -157,7 +156,8 @@ class Kabar:
         query = self.embedder.encode_queries([question])[0]
         timings["embed"] = _ms(tick)
         tick = time.perf_counter()
-        candidates = retrieve(snapshot, query, k=k, pool=self.settings.candidate_pool, mode=mode, filters=filters)
+        candidates = retrieve(snapshot, query, question, k=k, pool=self.settings.candidate_pool, mode=mode,
+                              filters=filters, fusion=self.settings.fusion())
         timings["retrieve"] = _ms(tick)
         return candidates, query
 
@@ -167,7 +167,7 @@ class Kabar:
         for rank, candidate in enumerate(candidates, start=1):
             article = articles[candidate.chunk.article_id]
             citation = _citation(article, candidate.chunk.start, candidate.chunk.end)
-            scores = {"dense": round(candidate.dense, 4)}
+            scores = {name: round(value, 4) for name, value in candidate.signals.items()}
             if candidate.best_sentence:
                 scores["best_sentence"] = round(candidate.best_sentence.score, 4)
             passages.append(Passage(rank=rank, score=round(candidate.score, 4), text=citation.cited_text,

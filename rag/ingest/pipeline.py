@@ -15,7 +15,7 @@ from index.writer import IndexWriter
 from rag import __version__
 from rag.chunk import Chunker
 from rag.embed.base import Embedder
-from rag.ingest.readers import IngestError, expand_paths, read_articles
+from rag.ingest.readers import IngestError, count_records, expand_paths, read_articles
 from rag.models import Article
 from rag.text import sentence_spans
 
@@ -52,7 +52,7 @@ class Ingestor:
         self, paths: list[Path], index_dir: Path, progress: bool = True
     ) -> IngestSummary:
         files, errors = expand_paths(paths)
-        summary = self.ingest_articles(read_articles(files), index_dir, progress=progress, total_files=len(files))
+        summary = self.ingest_articles(read_articles(files), index_dir, progress=progress, total=count_records(files))
         summary.errors = errors + summary.errors
         return summary
 
@@ -61,7 +61,7 @@ class Ingestor:
         articles,
         index_dir: Path,
         progress: bool = True,
-        total_files: int | None = None,
+        total: int | None = None,
         on_commit: Callable[[IngestSummary], None] | None = None,
     ) -> IngestSummary:
         started = time.perf_counter()
@@ -70,7 +70,7 @@ class Ingestor:
         record = EmbedderRecord(backend=spec.backend, model=spec.model, dim=spec.dim)
         with IndexWriter(index_dir, record, self.chunker.describe(), __version__) as writer:
             last_commit = time.perf_counter()
-            bar = tqdm(articles, desc="ingest", unit="article", disable=not progress, total=None)
+            bar = tqdm(articles, desc="ingest", unit="article", disable=not progress, total=total)
             for item in bar:
                 if isinstance(item, IngestError):
                     summary.errors.append(item)

@@ -60,6 +60,18 @@ def expand_paths(paths: list[Path]) -> tuple[list[Path], list[IngestError]]:
     return files, errors
 
 
+def count_records(files: list[Path]) -> int:
+    """How many articles `read_articles` will yield (at most): for progress bars with an ETA."""
+    total = 0
+    for path in files:
+        if path.suffix.lower() in CORPUS_SUFFIXES:
+            with path.open("rb") as handle:
+                total += sum(1 for line in handle if line.strip())
+        else:
+            total += 1
+    return total
+
+
 def read_articles(files: list[Path]) -> Iterator[Article | IngestError]:
     for path in files:
         suffix = path.suffix.lower()

@@ -1,0 +1,64 @@
+"""`kabar eval`: build (or reuse) the corpus index, run every mode, report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import time
+from pathlib import Path
+
+from eval.metrics import by_language, significance, summarize
+from eval.questions import load_questions
+from eval.report import table, write_report
+from eval.runner import ensure_index, run_mode
+from rag.retrieve import MODES
+from rag.service import Kabar
+from rag.settings import Settings
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
+                              cwd=Path(__file__).resolve().parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def run_eval(corpus: list[Path], questions_file: Path, modes: list[str], settings: Settings,
+             index_dir: Path | None = None, out: Path | None = None, k: int = 10,
+             progress: bool = True) -> dict:
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        raise ValueError(f"unknown mode(s) {', '.join(unknown)}; choose from {', '.join(MODES)}")
+    questions = load_questions(questions_file)
+    started = time.perf_counter()
+    index_dir = ensure_index(corpus, settings, index_dir, progress=progress)
+    build_seconds = round(time.perf_counter() - started, 1)
+    service = Kabar(settings.model_copy(update={"index_dir": index_dir}))
+    runs = {mode: run_mode(service, questions, mode, k) for mode in modes}
+
+    metrics: dict[str, dict] = {"all": {mode: summarize(questions, runs[mode]) for mode in modes}}
+    for lang, group in by_language(questions).items():
+        metrics[f"lang={lang}"] = {mode: summarize(group, runs[mode]) for mode in modes}
+    tests = significance(questions, runs) if "default" in modes else {}
+    meta = {
+        "corpus": [str(p) for p in corpus], "questions_file": str(questions_file), "index": str(index_dir),
+        "embedder": service.embedder.spec.key, "git_commit": git_commit(), "date": dt.date.today().isoformat(),
+        "index_build_s": build_seconds, "k": k,
+        "settings": {key: value for key, value in settings.model_dump(mode="json").items()
+                     if key in ("chunk_size", "chunk_overlap", "candidate_pool", "min_answer_confidence", "rrf_k",
+                                "dense_weight", "lexical_weight", "sentence_weight")},
+    }
+    if out is not None:
+        write_report(out, meta, metrics, tests, questions, runs)
+    return {"meta": meta, "metrics": metrics, "significance_vs_default": tests}
+
+
+def print_result(result: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    print(table(result["metrics"]))
+    if result["significance_vs_default"]:
+        print("p-values vs default:", json.dumps(result["significance_vs_default"]))

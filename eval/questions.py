@@ -1,0 +1,43 @@
+"""Question sets in the datasets' FORMAT.md: answerable, retrieval-only and unanswerable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+Kind = Literal["answerable", "retrieval-only", "unanswerable"]
+
+
+class Question(BaseModel):
+    id: str
+    question: str
+    lang: str = "und"
+    answers: list[str] = Field(default_factory=list)
+    gold_doc_ids: list[str] = Field(default_factory=list)
+
+    @property
+    def kind(self) -> Kind:
+        if not self.gold_doc_ids:
+            return "unanswerable"
+        return "answerable" if self.answers else "retrieval-only"
+
+    def contains_answer(self, text: str) -> bool:
+        lowered = text.lower()
+        return any(answer.lower() in lowered for answer in self.answers)
+
+
+def load_questions(path: Path) -> list[Question]:
+    questions = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            questions.append(Question.model_validate(json.loads(line)))
+        except (json.JSONDecodeError, ValidationError) as exc:
+            raise ValueError(f"{path}:{number}: not a question record ({exc.__class__.__name__})") from None
+    if not questions:
+        raise ValueError(f"{path}: no questions")
+    return questions

@@ -1,0 +1,70 @@
+"""Running a question set through Kabar, mode by mode, exactly as a client would."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+from eval.metrics import QuestionResult
+from eval.questions import Question
+from index.directory import IndexDirectory
+from rag.chunk import Chunker
+from rag.embed.factory import load_embedder
+from rag.ingest.pipeline import Ingestor
+from rag.ingest.readers import expand_paths
+from rag.service import Kabar
+from rag.settings import Settings
+
+FINGERPRINT_FILE = "eval-fingerprint.txt"
+
+
+def corpus_fingerprint(paths: list[Path], settings: Settings, backend: str, model: str | None) -> str:
+    """Changes when the corpus files or anything that shapes the index changes."""
+    files, errors = expand_paths(paths)
+    if errors:
+        raise FileNotFoundError("; ".join(f"{e.location}: {e.message}" for e in errors))
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.name).encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    digest.update(f"{backend}|{model}|{settings.chunk_size}|{settings.chunk_overlap}".encode())
+    return digest.hexdigest()
+
+
+def ensure_index(paths: list[Path], settings: Settings, index_dir: Path | None, progress: bool = True) -> Path:
+    """Build the corpus index once; reuse it while the corpus and settings are unchanged."""
+    backend, model = settings.embedder or "e5", settings.model
+    fingerprint = corpus_fingerprint(paths, settings, backend, model)
+    if index_dir is None:
+        name = paths[0].parent.name if paths[0].is_file() else paths[0].name
+        index_dir = Path(".kabar") / "eval" / f"{name}-{fingerprint[:12]}"
+    marker = index_dir / FINGERPRINT_FILE
+    if IndexDirectory(index_dir).current_generation() and marker.exists() and marker.read_text() == fingerprint:
+        return index_dir
+    embedder = load_embedder(backend, model, settings.cache_dir)
+    ingestor = Ingestor(embedder, Chunker(settings.chunk_size, settings.chunk_overlap), settings.checkpoint_seconds)
+    summary = ingestor.ingest_paths(paths, index_dir, progress=progress)
+    print(f"index {index_dir}: {summary.line()}")
+    marker.write_text(fingerprint)
+    return index_dir
+
+
+def run_mode(service: Kabar, questions: list[Question], mode: str, k: int) -> list[QuestionResult]:
+    service.ask(questions[0].question, k=k, mode=mode)  # warm-up: statistics, caches, pages
+    results = []
+    for question in questions:
+        started = time.perf_counter()
+        answer = service.ask(question.question, k=k, mode=mode)
+        latency = (time.perf_counter() - started) * 1000
+        citations = [p.citation for p in answer.passages] + ([answer.answer.citation] if answer.answer else [])
+        articles = service.snapshot.store.get_articles([c.article_id for c in citations])
+        valid = sum(1 for c in citations if articles[c.article_id].text[c.start:c.end] == c.cited_text)
+        ranked_articles = list(dict.fromkeys(p.citation.article_id for p in answer.passages))
+        results.append(QuestionResult(
+            question_id=question.id, mode=mode, articles=ranked_articles, passages=[p.text for p in answer.passages],
+            answer=answer.answer.text if answer.answer else None,
+            confidence=answer.answer.confidence if answer.answer else None,
+            citations_total=len(citations), citations_valid=valid, latency_ms=round(latency, 2),
+        ))
+    return results
