@@ -61,6 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--embedder", choices=["e5", "sentence-transformers", "hashing"])
     evaluate.add_argument("--model")
 
+    bench = commands.add_parser("bench", help="speed and memory benchmark (prints a table, writes JSON)")
+    bench.add_argument("--chunks", default="10000", help="comma-separated corpus sizes for the search part")
+    bench.add_argument("--embed-articles", type=int, default=20, help="articles for the embedder part (0: skip)")
+    bench.add_argument("--embedder", default="e5", choices=["e5", "sentence-transformers", "hashing"])
+    bench.add_argument("--model")
+    bench.add_argument("--queries", type=int, default=200)
+    bench.add_argument("--out", type=Path, help="write the JSON report here")
+
     serve = commands.add_parser("serve", help="run the HTTP API")
     with_index(serve)
     serve.add_argument("--host")
@@ -73,9 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {}
     if getattr(args, "index", None) and args.command != "eval":
         overrides["index_dir"] = args.index
-    if getattr(args, "embedder", None):
+    if getattr(args, "embedder", None) and args.command != "bench":
         overrides["embedder"] = args.embedder
-    if getattr(args, "model", None):
+    if getattr(args, "model", None) and args.command != "bench":
         overrides["model"] = args.model
     try:
         settings = Settings(**overrides)
@@ -83,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kabar: invalid settings: {exc}", file=sys.stderr)
         return EXIT_USAGE
     settings.apply_process_environment()
-    handler = {"ingest": _ingest, "ask": _ask, "search": _ask, "serve": _serve, "eval": _eval}[args.command]
+    handler = {"ingest": _ingest, "ask": _ask, "search": _ask, "serve": _serve, "eval": _eval,
+               "bench": _bench}[args.command]
     try:
         return handler(args, settings)
     except BrokenPipeError:
@@ -156,6 +165,15 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     print_result(result, args.json)
     if args.out:
         print(f"report: {args.out / 'report.md'}")
+    return 0
+
+
+def _bench(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.bench import print_report, run_bench
+
+    counts = [int(n) for n in args.chunks.split(",") if n.strip()]
+    report = run_bench(counts, args.embed_articles, args.embedder, args.model, args.queries, args.out)
+    print_report(report)
     return 0
 
 

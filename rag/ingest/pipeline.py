@@ -76,7 +76,7 @@ class Ingestor:
                     summary.errors.append(item)
                     continue
                 self._ingest_one(item, writer, summary)
-                bar.set_postfix(added=summary.added, skipped=summary.unchanged, chunks=summary.chunks)
+                bar.set_postfix(added=summary.added, skipped=summary.unchanged, chunks=summary.chunks, refresh=False)
                 if writer.pending and time.perf_counter() - last_commit > self.checkpoint_seconds:
                     writer.commit()
                     last_commit = time.perf_counter()
