@@ -144,6 +144,18 @@ class DocumentStore:
         )
         return [SentenceRow(**dict(row)) for row in rows]
 
+    def sentences_of(self, article_ids: list[str]) -> dict[str, list[SentenceRow]]:
+        """All sentences of these articles, in reading order (one query for a whole candidate list)."""
+        found: dict[str, list[SentenceRow]] = {}
+        unique = list(dict.fromkeys(article_ids))
+        for offset in range(0, len(unique), 500):
+            batch = unique[offset:offset + 500]
+            marks = ",".join("?" * len(batch))
+            rows = self._db.execute(f"SELECT * FROM sentences WHERE article_id IN ({marks}) ORDER BY start", batch)
+            for row in rows:
+                found.setdefault(row["article_id"], []).append(SentenceRow(**dict(row)))
+        return found
+
     def chunk_ids_matching(
         self, published_from: dt.date | None, published_to: dt.date | None, sources: list[str] | None
     ) -> list[int]:

@@ -66,4 +66,4 @@ class VectorIndex:
     def vectors_for(self, ids: list[int]) -> npt.NDArray[np.float32]:
         if not ids:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.vstack([self._index.reconstruct(int(i)) for i in ids]).astype(np.float32)
+        return self._index.reconstruct_batch(np.asarray(ids, dtype=np.int64)).astype(np.float32)

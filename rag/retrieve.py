@@ -128,15 +128,21 @@ def _fill_dense_scores(snapshot: Snapshot, query: npt.NDArray[np.float32], candi
 
 
 def score_sentences(snapshot: Snapshot, query: npt.NDArray[np.float32], candidates: list[Candidate]) -> None:
-    """Cosine of the question with every stored sentence of each candidate chunk."""
-    for candidate in candidates:
-        if candidate.sentences:
-            continue
-        chunk = candidate.chunk
-        # A sentence cut by the chunk edge still counts: its vector covers the whole sentence.
-        rows = snapshot.store.sentences_in(chunk.article_id, chunk.start, chunk.end)
-        if not rows:
-            continue
-        vectors = snapshot.sentence_vectors.vectors_for([r.id for r in rows])
-        scores = vectors @ query.reshape(-1)
-        candidate.sentences = [ScoredSentence(row=r, score=float(s)) for r, s in zip(rows, scores)]
+    """Cosine of the question with every stored sentence of each candidate chunk.
+
+    A sentence cut by the chunk edge still counts: its vector covers the whole sentence.
+    """
+    pending = [c for c in candidates if not c.sentences]
+    if not pending:
+        return
+    by_article = snapshot.store.sentences_of([c.chunk.article_id for c in pending])
+    members = [
+        [r for r in by_article.get(c.chunk.article_id, []) if r.start < c.chunk.end and r.end > c.chunk.start]
+        for c in pending
+    ]
+    unique = list(dict.fromkeys(r.id for rows in members for r in rows))
+    if not unique:
+        return
+    scores = dict(zip(unique, (snapshot.sentence_vectors.vectors_for(unique) @ query.reshape(-1)).tolist()))
+    for candidate, rows in zip(pending, members):
+        candidate.sentences = [ScoredSentence(row=r, score=scores[r.id]) for r in rows]
