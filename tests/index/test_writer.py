@@ -120,7 +120,12 @@ def test_sigkill_mid_ingest_leaves_a_readable_index(tmp_path):
     for attempt in range(5):
         process = subprocess.Popen([sys.executable, "-c", KILLED_INGEST, str(tmp_path)], cwd=ROOT,
                                    stdout=subprocess.PIPE, text=True)
-        time.sleep(0.4 + 0.25 * attempt)
+        # Kill at a different point each time: after 5, 35, 65, ... articles were read.
+        target = 5 + 30 * attempt
+        for line in process.stdout:
+            if int(line) >= target:
+                break
+        time.sleep(0.01 * attempt)
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         snapshot = Snapshot.open(tmp_path)
