@@ -3,34 +3,86 @@
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.routes import articles, health, questions
+from api.limits import BodyLimitMiddleware, RateLimiter, TimeoutMiddleware
+from api.observability import Metrics, RequestObserver, configure_logging
+from api.routes import articles, documents, health, questions
+from api.security import Authenticator, load_keys
 from rag import __version__
+from rag.chunk import Chunker
 from rag.embed.base import Embedder
+from rag.ingest.pipeline import Ingestor
+from rag.jobs import Job, JobQueue
 from rag.service import Kabar
 from rag.settings import Settings
 
 log = logging.getLogger("kabar.api")
 
 
+class ObservedEmbedder:
+    """The service's embedder, with question latency recorded for /metrics."""
+
+    def __init__(self, inner: Embedder, metrics: Metrics) -> None:
+        self.inner = inner
+        self.spec = inner.spec
+        self._metrics = metrics
+
+    def encode_queries(self, texts):
+        with self._metrics.embed_latency.time():
+            return self.inner.encode_queries(texts)
+
+    def encode_passages(self, texts):
+        return self.inner.encode_passages(texts)
+
+
 def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.apply_process_environment()
+    configure_logging(settings.log_json)
+    metrics = Metrics()
+    service = Kabar(settings, embedder)
+    service.embedder = ObservedEmbedder(service.embedder, metrics)
+
+    def job_finished(job: Job) -> None:
+        metrics.jobs.labels(job.kind, job.state).inc()
+        for result in ("added", "replaced", "unchanged", "deleted"):
+            metrics.ingested.labels(result).inc(getattr(job, result))
+
+    ingestor = Ingestor(service.embedder, Chunker(settings.chunk_size, settings.chunk_overlap),
+                        settings.checkpoint_seconds)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        app.state.jobs.close()
+
     app = FastAPI(
-        title="Kabar",
-        version=__version__,
+        title="Kabar", version=__version__, lifespan=lifespan,
         description="Question answering over news archives: ranked passages, an extractive answer, "
         "and citations that point at the exact characters of the source article.",
     )
-    app.state.kabar = Kabar(settings, embedder)
+    app.state.settings = settings
+    app.state.kabar = service
+    app.state.metrics = metrics
+    app.state.jobs = JobQueue(ingestor, settings.index_dir, on_commit=job_finished)
+    app.state.auth = Authenticator(load_keys(settings.api_keys_file), settings.public_ask)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_ask, settings.rate_limit_admin)
+
+    # Outermost first: observe everything, then time-box, then size-check before parsing.
+    app.add_middleware(BodyLimitMiddleware, max_json_bytes=settings.max_body_bytes,
+                       max_upload_bytes=settings.max_upload_bytes, max_depth=settings.max_json_depth)
+    app.add_middleware(TimeoutMiddleware, seconds=settings.request_timeout_s)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-                           allow_headers=["Content-Type", "Authorization"])
+                           allow_headers=["Content-Type", "Authorization", "X-API-Key"])
+    app.add_middleware(RequestObserver, metrics=metrics)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -42,12 +94,16 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         ]
         return JSONResponse(status_code=422, content={"detail": "; ".join(problems)})
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail},
+                            headers=getattr(exc, "headers", None))
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse(status_code=500, content={"detail": "internal error"})
 
-    app.include_router(questions.router)
-    app.include_router(articles.router)
-    app.include_router(health.router)
+    for module in (questions, articles, documents, health):
+        app.include_router(module.router)
     return app

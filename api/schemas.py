@@ -49,3 +49,56 @@ class Health(BaseModel):
     chunks: int
     generation: int
     embedder: str
+
+
+class DocumentIn(BaseModel):
+    """One article to store. `text` is the article body; page boilerplate is removed on ingest."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1, max_length=300, pattern=r"^[^/\\\x00-\x1f]+$")
+    title: str | None = Field(default=None, max_length=2000)
+    text: str = Field(min_length=1, max_length=1_000_000)
+    source: str | None = Field(default=None, max_length=300)
+    url: str | None = Field(default=None, max_length=2000)
+    author: str | None = Field(default=None, max_length=500)
+    published: dt.date | None = None
+    lang: str | None = Field(default=None, max_length=16)
+
+
+class DocumentUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = Field(default=None, max_length=2000)
+    text: str = Field(min_length=1, max_length=1_000_000)
+    source: str | None = Field(default=None, max_length=300)
+    url: str | None = Field(default=None, max_length=2000)
+    author: str | None = Field(default=None, max_length=500)
+    published: dt.date | None = None
+    lang: str | None = Field(default=None, max_length=16)
+
+
+class DocumentBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    documents: list[DocumentIn] = Field(min_length=1, max_length=1000)
+
+
+class DocumentSummary(BaseModel):
+    id: str
+    title: str | None
+    source: str | None
+    url: str | None
+    author: str | None
+    published: dt.date | None
+    lang: str | None
+    characters: int
+
+
+class DocumentPage(BaseModel):
+    total: int
+    page: int
+    page_size: int
+    items: list[DocumentSummary]
+
+
+class Readiness(BaseModel):
+    ready: bool
+    detail: str

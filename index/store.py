@@ -166,6 +166,19 @@ class DocumentStore:
             sql += " WHERE " + " AND ".join(clauses)
         return [r[0] for r in self._db.execute(sql, params)]
 
+    def list_articles(
+        self, published_from: dt.date | None, published_to: dt.date | None, sources: list[str] | None,
+        offset: int, limit: int,
+    ) -> tuple[int, list[Article]]:
+        """One page of articles (newest first) and how many pass the filters in all."""
+        clauses, params = _filter_clauses(published_from, published_to, sources)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        total = self._db.execute(f"SELECT COUNT(*) FROM articles{where}", params).fetchone()[0]
+        rows = self._db.execute(
+            f"SELECT * FROM articles{where} ORDER BY published DESC, id LIMIT ? OFFSET ?", [*params, limit, offset]
+        )
+        return total, [_article(row) for row in rows]
+
     def counts(self) -> dict[str, int]:
         return {
             table: self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]

@@ -69,6 +69,22 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--queries", type=int, default=200)
     bench.add_argument("--out", type=Path, help="write the JSON report here")
 
+    keys = commands.add_parser("keys", help="manage API keys (stored hashed)")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    new_key = keys_commands.add_parser("new", help="create a key; it is printed once and never stored")
+    new_key.add_argument("--name", required=True)
+    new_key.add_argument("--scopes", default="ask", help="comma-separated: ask, admin")
+    new_key.add_argument("--file", type=Path, help="keys file (default: KABAR_API_KEYS_FILE)")
+
+    load = commands.add_parser("loadtest", help="load-test a running server on this machine (loopback only)")
+    load.add_argument("--url", default="http://127.0.0.1:8000")
+    load.add_argument("--seconds", type=float, default=30.0)
+    load.add_argument("--concurrency", type=int, default=8)
+    load.add_argument("--max-requests", type=int, default=100_000)
+    load.add_argument("--api-key")
+    load.add_argument("--questions", type=Path, help="questions.jsonl to draw from (default: built-in set)")
+    load.add_argument("--out", type=Path)
+
     serve = commands.add_parser("serve", help="run the HTTP API")
     with_index(serve)
     serve.add_argument("--host")
@@ -92,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     settings.apply_process_environment()
     handler = {"ingest": _ingest, "ask": _ask, "search": _ask, "serve": _serve, "eval": _eval,
-               "bench": _bench}[args.command]
+               "bench": _bench, "keys": _keys, "loadtest": _loadtest}[args.command]
     try:
         return handler(args, settings)
     except BrokenPipeError:
@@ -175,6 +191,33 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
     report = run_bench(counts, args.embed_articles, args.embedder, args.model, args.queries, args.out)
     print_report(report)
     return 0
+
+
+def _keys(args: argparse.Namespace, settings: Settings) -> int:
+    from api.security import create_key
+
+    path = args.file or settings.api_keys_file
+    if path is None:
+        raise ValueError("no keys file: pass --file or set KABAR_API_KEYS_FILE")
+    scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
+    unknown = set(scopes) - {"ask", "admin"}
+    if unknown or not scopes:
+        raise ValueError(f"scopes must be ask and/or admin, got {args.scopes!r}")
+    key = create_key(path, args.name, scopes)
+    print(key)
+    print(f"stored the hash of key {args.name!r} ({', '.join(scopes)}) in {path}; the key is not shown again",
+          file=sys.stderr)
+    return 0
+
+
+def _loadtest(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.loadtest import print_load_report, run_load_test
+
+    report = run_load_test(args.url, args.seconds, args.concurrency, args.max_requests, args.api_key, args.questions)
+    print_load_report(report)
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    return 0 if report["errors"] == 0 else 1
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:

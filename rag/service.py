@@ -15,9 +15,9 @@ from index.directory import IndexDirectory
 from index.manifest import EmbedderMismatchError
 from index.snapshot import Snapshot
 from rag.answer import UNCALIBRATED, Calibration, choose_answer, load_calibrations, load_reference_sentences
-from rag.lexical import TermStatistics, tokens
 from rag.embed.base import Embedder
 from rag.embed.factory import load_embedder
+from rag.lexical import TermStatistics, tokens
 from rag.models import Answer, Article, AskResult, Citation, Passage, SearchResult
 from rag.retrieve import MODES, Candidate, Filters, retrieve, score_sentences
 from rag.settings import Settings
@@ -37,15 +37,20 @@ class Kabar:
         self.settings = settings
         self.directory = IndexDirectory(settings.index_dir)
         self._lock = threading.Lock()
-        self._snapshot = Snapshot(self.directory.require_current())
+        current = self.directory.current_generation()
+        # A server may start on an empty index and fill it through the documents API.
+        self._snapshot: Snapshot | None = Snapshot(current) if current else None
         self.embedder = embedder or self._embedder_for(self._snapshot)
-        self._check_embedder(self._snapshot)
+        if self._snapshot is not None:
+            self._check_embedder(self._snapshot)
         self._calibrations = load_calibrations()
         # Embedded once per embedder, then served from the embedding cache.
         self.reference_vectors = self.embedder.encode_passages(load_reference_sentences())
 
     # -- lifecycle ------------------------------------------------------------------------
-    def _embedder_for(self, snapshot: Snapshot) -> Embedder:
+    def _embedder_for(self, snapshot: Snapshot | None) -> Embedder:
+        if snapshot is None:
+            return load_embedder(self.settings.embedder or "e5", self.settings.model, self.settings.cache_dir)
         recorded = snapshot.manifest.embedder
         backend = self.settings.embedder or recorded.backend
         model = self.settings.model if self.settings.embedder else recorded.model
@@ -69,13 +74,24 @@ class Kabar:
     def snapshot(self) -> Snapshot:
         """The newest committed generation (checked on each call: one small file read)."""
         current = self.directory.current_generation()
-        if current is not None and current != self._snapshot.generation:
+        loaded = self._snapshot
+        if current is not None and (loaded is None or current != loaded.generation):
             with self._lock:
-                if current != self._snapshot.generation:
+                if self._snapshot is None or current != self._snapshot.generation:
                     fresh = Snapshot(current)
                     self._check_embedder(fresh)
                     self._snapshot = fresh
+        if self._snapshot is None:
+            self.directory.require_current()  # raises IndexNotFoundError with how to build one
         return self._snapshot
+
+    @property
+    def ready(self) -> bool:
+        try:
+            self.snapshot
+        except FileNotFoundError:
+            return False
+        return True
 
     @property
     def calibration(self) -> Calibration:

@@ -56,6 +56,21 @@ class Settings(BaseSettings):
     sentence_weight: float = Field(default=0.5, ge=0.0, le=1.0,
                                    description="Share of a passage's score that comes from its best sentence.")
 
+    api_keys_file: Path | None = Field(
+        default=None, description="JSON list of {name, sha256, scopes}: API keys, stored hashed (`kabar keys new`)."
+    )
+    public_ask: bool = Field(
+        default=False,
+        description="Let anyone ask and search without a key (for a public widget). Admin routes never are.",
+    )
+    rate_limit_ask: str = Field(default="120/minute", description="Per key or client IP, on ask/search routes.")
+    rate_limit_admin: str = Field(default="60/minute", description="Per key or client IP, on document routes.")
+    max_body_bytes: int = Field(default=2_000_000, ge=1_000, description="Largest JSON request body.")
+    max_upload_bytes: int = Field(default=20_000_000, ge=1_000, description="Largest uploaded file.")
+    max_json_depth: int = Field(default=32, ge=2, le=1000)
+    request_timeout_s: float = Field(default=30.0, gt=0)
+    log_json: bool = Field(default=False, description="One JSON object per log line.")
+
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     cors_origins: list[str] = Field(default_factory=list)

@@ -1,16 +1,40 @@
+"""Liveness, readiness and Prometheus metrics."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.deps import ServiceDep
-from api.schemas import Health
+from api.schemas import Health, Readiness
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", response_model=Health, summary="Alive, and what index is being served")
+@router.get("/healthz", response_model=Health, summary="Alive, and which index generation is served")
 def healthz(service: ServiceDep) -> Health:
-    snapshot = service.snapshot
-    manifest = snapshot.manifest
+    if not service.ready:
+        return Health(status="ok", articles=0, chunks=0, generation=0, embedder=service.embedder.spec.key)
+    manifest = service.snapshot.manifest
     return Health(status="ok", articles=manifest.articles, chunks=manifest.chunks,
                   generation=manifest.generation, embedder=f"{manifest.embedder.backend}:{manifest.embedder.model}")
+
+
+@router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}},
+            summary="Ready when an index is loaded")
+def readyz(service: ServiceDep) -> Response:
+    if service.ready:
+        return JSONResponse({"ready": True, "detail": f"serving {service.snapshot.generation.name}"})
+    return JSONResponse({"ready": False, "detail": "no index yet: ingest documents first"}, status_code=503)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics(request: Request, service: ServiceDep) -> Response:
+    gauges = request.app.state.metrics
+    if service.ready:
+        snapshot = service.snapshot
+        gauges.index_articles.set(snapshot.manifest.articles)
+        gauges.index_chunks.set(snapshot.manifest.chunks)
+        gauges.index_bytes.set(sum(f.stat().st_size for f in snapshot.generation.rglob("*") if f.is_file()))
+    return Response(generate_latest(gauges.registry), media_type=CONTENT_TYPE_LATEST)

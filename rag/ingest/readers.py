@@ -86,6 +86,18 @@ def read_articles(files: list[Path]) -> Iterator[Article | IngestError]:
             yield _page_article(path, raw, html=suffix in HTML_SUFFIXES)
 
 
+def articles_from_upload(filename: str, data: bytes) -> list[Article | IngestError]:
+    """An uploaded file, parsed by its extension exactly as `kabar ingest` would read it from disk."""
+    path = Path(Path(filename).name or "upload.txt")
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        return [IngestError(location=path.name, message=f"unsupported file type {suffix!r}")]
+    raw = sanitize(data.decode("utf-8", errors="replace"))
+    if suffix in CORPUS_SUFFIXES:
+        return list(_corpus_articles(path, raw))
+    return [_page_article(path, raw, html=suffix in HTML_SUFFIXES)]
+
+
 def _page_article(path: Path, raw: str, *, html: bool) -> Article | IngestError:
     fields = parse_html(raw) if html else parse_page_text(raw)
     if not fields.text.strip():

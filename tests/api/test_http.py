@@ -2,51 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from rag.settings import Settings
-from tests.conftest import ROOT, SUMMIT_ARTICLE
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(settings: Settings) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "KABAR_CACHE_DIR": str(settings.cache_dir)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "serve", "--index", str(settings.index_dir), "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stdout.read()}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        raise RuntimeError("server did not start in 60 s")
-    try:
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+from tests.api.conftest import start_server
+from tests.conftest import SUMMIT_ARTICLE
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +82,8 @@ def test_bad_input_gets_a_4xx_with_a_message(client, method, path, kwargs, statu
 
 def test_openapi_documents_the_endpoints(client):
     schema = client.get("/openapi.json").json()
-    assert {"/v1/ask", "/v1/search", "/v1/articles/{article_id}", "/healthz"} <= set(schema["paths"])
+    assert {"/v1/ask", "/v1/search", "/v1/articles/{article_id}", "/healthz", "/readyz", "/metrics",
+            "/v1/documents", "/v1/documents/{document_id}", "/v1/jobs/{job_id}"} <= set(schema["paths"])
     assert client.get("/docs").status_code == 200
 
 
