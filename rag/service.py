@@ -73,14 +73,24 @@ class Kabar:
     @property
     def snapshot(self) -> Snapshot:
         """The newest committed generation (checked on each call: one small file read)."""
-        current = self.directory.current_generation()
-        loaded = self._snapshot
-        if current is not None and (loaded is None or current != loaded.generation):
+        for attempt in range(3):
+            current = self.directory.current_generation()
+            loaded = self._snapshot
+            if current is None or (loaded is not None and current == loaded.generation):
+                break
             with self._lock:
-                if self._snapshot is None or current != self._snapshot.generation:
+                if self._snapshot is not None and current == self._snapshot.generation:
+                    break
+                try:
                     fresh = Snapshot(current)
-                    self._check_embedder(fresh)
-                    self._snapshot = fresh
+                except FileNotFoundError:
+                    # A writer published twice and retired this generation while we opened it.
+                    if attempt == 2:
+                        raise
+                    continue
+                self._check_embedder(fresh)
+                self._snapshot = fresh
+                break
         if self._snapshot is None:
             self.directory.require_current()  # raises IndexNotFoundError with how to build one
         return self._snapshot

@@ -109,8 +109,10 @@ def articles():
         print(i, flush=True)
         yield Article(id=f"k{i}", text=f"Artikel kedua nomor {i}. " * 40)
 
+# After each commit, acknowledge how many articles it holds: those must survive any kill.
 Ingestor(HashingEmbedder(), Chunker(200, 20), checkpoint_seconds=0.05).ingest_articles(
-    articles(), Path(sys.argv[1]), progress=False)
+    articles(), Path(sys.argv[1]), progress=False,
+    on_commit=lambda summary: print(f"ack {summary.added + summary.unchanged}", flush=True))
 """
 
 
@@ -122,14 +124,21 @@ def test_sigkill_mid_ingest_leaves_a_readable_index(tmp_path):
                                    stdout=subprocess.PIPE, text=True)
         # Kill at a different point each time: after 5, 35, 65, ... articles were read.
         target = 5 + 30 * attempt
+        acknowledged = 0
         for line in process.stdout:
-            if int(line) >= target:
+            if line.startswith("ack "):
+                acknowledged = int(line.split()[1])
+            elif int(line) >= target:
                 break
         time.sleep(0.01 * attempt)
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         snapshot = Snapshot.open(tmp_path)
-        assert snapshot.store.get_article("base") is not None
+        stored = {a.id for a in snapshot.store.iter_articles()}
+        # Exactly a committed prefix: everything acknowledged, nothing half-written.
+        committed = len(stored) - 1
+        assert committed >= acknowledged, (committed, acknowledged)
+        assert stored == {"base"} | {f"k{i}" for i in range(committed)}
         counts = snapshot.store.counts()
         assert counts["articles"] == snapshot.manifest.articles
         assert len(snapshot.chunk_vectors) == counts["chunks"] == snapshot.manifest.chunks
