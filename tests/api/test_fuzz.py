@@ -14,12 +14,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from api.security import create_key
 from tests.api.conftest import running_server
 
 EXAMPLES_PER_OPERATION = 25
 
 
+@pytest.mark.fuzz
 def test_no_input_causes_a_server_error(hashing_seed_settings, tmp_path):
     key = create_key(tmp_path / "keys.json", "fuzzer", ["ask", "admin"])
     # Fuzz a copy: document writes must not change the shared sample index.
