@@ -106,4 +106,25 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
 
     for module in (questions, articles, documents, health):
         app.include_router(module.router)
+    _register_body_schemas(app)
     return app
+
+
+def _register_body_schemas(app: FastAPI) -> None:
+    """POST /v1/documents reads its body by content type; publish the JSON models it accepts."""
+    from pydantic.json_schema import models_json_schema
+
+    from api.schemas import DocumentBatch, DocumentIn
+
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            _, definitions = models_json_schema([(DocumentIn, "validation"), (DocumentBatch, "validation")],
+                                                ref_template="#/components/schemas/{model}")
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(definitions.get("$defs", {}))
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi

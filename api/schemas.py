@@ -35,6 +35,12 @@ class AskRequest(BaseModel):
     published_to: dt.date | None = None
     source: list[str] | str | None = None
 
+    @model_validator(mode="after")
+    def _ordered_dates(self) -> AskRequest:
+        if self.published_from and self.published_to and self.published_from > self.published_to:
+            raise ValueError("published_from is after published_to")
+        return self
+
     def filters(self) -> Filters:
         return Filters(published_from=self.published_from, published_to=self.published_to, source=self.source)
 

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,16 +28,18 @@ def free_port() -> int:
 def running_server(index_dir: Path, cache_dir: Path, **env: str) -> Iterator[str]:
     port = free_port()
     environment = {**os.environ, "KABAR_CACHE_DIR": str(cache_dir), **env}
+    # The server's log goes to a file: an unread pipe fills up and blocks the server.
+    log = tempfile.NamedTemporaryFile("w+", prefix="kabar-serve-", suffix=".log", delete=False)
     process = subprocess.Popen(
         [sys.executable, "-m", "rag.cli", "serve", "--index", str(index_dir), "--port", str(port)],
-        cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, text=True,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     try:
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"server exited: {process.stdout.read()}")
+                raise RuntimeError(f"server exited: {Path(log.name).read_text()[-3000:]}")
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
@@ -52,6 +55,8 @@ def running_server(index_dir: Path, cache_dir: Path, **env: str) -> Iterator[str
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()
+        os.unlink(log.name)
 
 
 def start_server(settings: Settings) -> Iterator[str]:
