@@ -54,6 +54,10 @@ async def _client(base: str, questions: list[str], deadline: float, budget: list
 def run_load_test(url: str, seconds: float, concurrency: int, max_requests: int, api_key: str | None = None,
                   questions_file: Path | None = None) -> dict:
     require_loopback(url)
+    try:
+        httpx.get(f"{url}/healthz", timeout=10).raise_for_status()
+    except httpx.HTTPError as exc:
+        raise ValueError(f"no Kabar server answers at {url}: {exc}") from None
     questions = DEFAULT_QUESTIONS
     if questions_file:
         lines = questions_file.read_text(encoding="utf-8").splitlines()

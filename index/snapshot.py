@@ -21,9 +21,17 @@ class Snapshot:
         self.store = DocumentStore.open_readonly(generation / "docs.sqlite")
         self.chunk_vectors = VectorIndex.load(generation / "chunks.faiss")
         self.sentence_vectors = VectorIndex.load(generation / "sentences.faiss")
-        self.lexical = LexicalIndex.load(generation / "bm25")
+        self.lexical = self._lexical(generation)
         # Things computed once per generation by the layers above (word statistics, ...).
         self.derived: dict[str, object] = {}
+
+    def _lexical(self, generation: Path) -> LexicalIndex:
+        """The stored BM25 index; generations written before it existed get one built in memory."""
+        if (generation / "bm25" / "ids.npy").exists():
+            return LexicalIndex.load(generation / "bm25")
+        documents = list(self.store.chunk_documents())
+        return LexicalIndex.build([d[0] for d in documents],
+                                  [f"{title}\n{text}" if title else text for _, title, text in documents])
 
     @classmethod
     def open(cls, path: Path) -> Snapshot:
