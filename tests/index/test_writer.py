@@ -116,14 +116,17 @@ Ingestor(HashingEmbedder(), Chunker(200, 20), checkpoint_seconds=0.05).ingest_ar
 """
 
 
+KILLS = 10
+
+
 def test_sigkill_mid_ingest_leaves_a_readable_index(tmp_path):
     ingest(tmp_path, [article("base", "Artikel pertama yang sudah tersimpan.")])
     largest = 0
-    for attempt in range(5):
+    for attempt in range(KILLS):
         process = subprocess.Popen([sys.executable, "-c", KILLED_INGEST, str(tmp_path)], cwd=ROOT,
                                    stdout=subprocess.PIPE, text=True)
-        # Kill at a different point each time: after 5, 35, 65, ... articles were read.
-        target = 5 + 30 * attempt
+        # Kill at a different point each time: after 5, 25, 45, ... articles were read.
+        target = 5 + 20 * attempt
         acknowledged = 0
         for line in process.stdout:
             if line.startswith("ack "):
