@@ -57,21 +57,9 @@ class Health(BaseModel):
     embedder: str
 
 
-class DocumentIn(BaseModel):
-    """One article to store. `text` is the article body; page boilerplate is removed on ingest."""
-
-    model_config = ConfigDict(extra="forbid")
-    id: str = Field(min_length=1, max_length=300, pattern=r"^[^/\\\x00-\x1f]+$")
-    title: str | None = Field(default=None, max_length=2000)
-    text: str = Field(min_length=1, max_length=1_000_000)
-    source: str | None = Field(default=None, max_length=300)
-    url: str | None = Field(default=None, max_length=2000)
-    author: str | None = Field(default=None, max_length=500)
-    published: dt.date | None = None
-    lang: str | None = Field(default=None, max_length=16)
-
-
 class DocumentUpdate(BaseModel):
+    """An article's content. `text` is the article body; page boilerplate is removed on ingest."""
+
     model_config = ConfigDict(extra="forbid")
     title: str | None = Field(default=None, max_length=2000)
     text: str = Field(min_length=1, max_length=1_000_000)
@@ -80,6 +68,12 @@ class DocumentUpdate(BaseModel):
     author: str | None = Field(default=None, max_length=500)
     published: dt.date | None = None
     lang: str | None = Field(default=None, max_length=16)
+
+
+class DocumentIn(DocumentUpdate):
+    """One article to store, with its id."""
+
+    id: str = Field(min_length=1, max_length=300, pattern=r"^[^/\\\x00-\x1f]+$")
 
 
 class DocumentBatch(BaseModel):

@@ -58,6 +58,12 @@ class LexicalIndex:
         retriever.index([analyze(t) or ["\u2205"] for t in texts], show_progress=False)
         return cls(retriever, np.asarray(ids, dtype=np.int64))
 
+    @classmethod
+    def from_documents(cls, documents) -> LexicalIndex:
+        """From (chunk id, title, chunk text) rows: the headline is indexed with every chunk, as it is embedded."""
+        rows = list(documents)
+        return cls.build([r[0] for r in rows], [f"{title}\n{text}" if title else text for _, title, text in rows])
+
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         np.save(directory / "ids.npy", self.ids)

@@ -29,9 +29,7 @@ class Snapshot:
         """The stored BM25 index; generations written before it existed get one built in memory."""
         if (generation / "bm25" / "ids.npy").exists():
             return LexicalIndex.load(generation / "bm25")
-        documents = list(self.store.chunk_documents())
-        return LexicalIndex.build([d[0] for d in documents],
-                                  [f"{title}\n{text}" if title else text for _, title, text in documents])
+        return LexicalIndex.from_documents(self.store.chunk_documents())
 
     @classmethod
     def open(cls, path: Path) -> Snapshot:

@@ -104,11 +104,9 @@ class IndexWriter:
     def _build_lexical(self) -> LexicalIndex:
         store = DocumentStore.open_readonly(self._staging / "docs.sqlite")
         try:
-            documents = list(store.chunk_documents())
+            return LexicalIndex.from_documents(store.chunk_documents())
         finally:
             store.close()
-        return LexicalIndex.build([d[0] for d in documents],
-                                  [f"{title}\n{text}" if title else text for _, title, text in documents])
 
     def close(self) -> None:
         """Release the lock; uncommitted work is discarded."""
