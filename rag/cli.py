@@ -187,7 +187,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
     from eval.bench import print_report, run_bench
 
-    counts = [int(n) for n in args.chunks.split(",") if n.strip()]
+    counts = [int(n) for n in args.chunks.split(",") if n.strip() and int(n) > 0]
     report = run_bench(counts, args.embed_articles, args.embedder, args.model, args.queries, args.out)
     print_report(report)
     return 0
