@@ -43,6 +43,23 @@ class Calibration(BaseModel):
         return 1.0 / (1.0 + math.exp(-max(min(x, 50.0), -50.0)))
 
 
+def reference_vectors(embedder) -> npt.NDArray[np.float32]:
+    """The reference sentences' vectors: shipped for the default embedder, embedded once for any other.
+
+    The shipped file saves a fresh install from embedding 400 sentences at first start.
+    """
+    import hashlib
+    import io
+
+    name = f"reference-{hashlib.sha256(embedder.spec.key.encode()).hexdigest()[:16]}.npy"
+    shipped = resources.files("rag").joinpath("data", name)
+    if shipped.is_file():
+        vectors = np.load(io.BytesIO(shipped.read_bytes())).astype(np.float32)
+        if vectors.shape == (len(load_reference_sentences()), embedder.spec.dim):
+            return vectors
+    return embedder.encode_passages(load_reference_sentences())
+
+
 def load_reference_sentences() -> list[str]:
     text = resources.files("rag").joinpath("data", "reference_sentences.txt").read_text(encoding="utf-8")
     return [line for line in text.splitlines() if line.strip()]

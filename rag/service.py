@@ -14,7 +14,7 @@ from pathlib import Path
 from index.directory import IndexDirectory
 from index.manifest import EmbedderMismatchError
 from index.snapshot import Snapshot
-from rag.answer import UNCALIBRATED, Calibration, choose_answer, load_calibrations, load_reference_sentences
+from rag.answer import UNCALIBRATED, Calibration, choose_answer, load_calibrations, reference_vectors
 from rag.embed.base import Embedder
 from rag.embed.factory import load_embedder
 from rag.lexical import TermStatistics, tokens
@@ -44,8 +44,7 @@ class Kabar:
         if self._snapshot is not None:
             self._check_embedder(self._snapshot)
         self._calibrations = load_calibrations()
-        # Embedded once per embedder, then served from the embedding cache.
-        self.reference_vectors = self.embedder.encode_passages(load_reference_sentences())
+        self.reference_vectors = reference_vectors(self.embedder)
 
     # -- lifecycle ------------------------------------------------------------------------
     def _embedder_for(self, snapshot: Snapshot | None) -> Embedder:

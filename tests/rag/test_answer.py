@@ -40,3 +40,18 @@ def test_the_shipped_calibration_and_reference_set_load():
     curves = load_calibrations()
     assert "e5:multilingual-e5-small-q4/original" in curves
     assert len(load_reference_sentences()) == 400
+
+
+def test_the_default_embedder_uses_the_shipped_reference_vectors():
+    from rag.answer import reference_vectors
+    from rag.embed.base import EmbedderSpec
+
+    class Refusing:
+        spec = EmbedderSpec(backend="e5", model="multilingual-e5-small-q4/original", dim=384)
+
+        def encode_passages(self, texts):
+            raise AssertionError("shipped vectors should have been used")
+
+    vectors = reference_vectors(Refusing())
+    assert vectors.shape == (400, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-2)
