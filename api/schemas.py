@@ -6,23 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-
-class Filters(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    published_from: dt.date | None = Field(default=None, description="Only articles published on or after.")
-    published_to: dt.date | None = Field(default=None, description="Only articles published on or before.")
-    source: list[str] | str | None = Field(default=None, description="Only these publishers.")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Filters:
-        if self.published_from and self.published_to and self.published_from > self.published_to:
-            raise ValueError("published_from is after published_to")
-        return self
-
-    def sources(self) -> list[str] | None:
-        if self.source is None:
-            return None
-        return [self.source] if isinstance(self.source, str) else self.source
+from rag.retrieve import Filters
 
 
 class AskRequest(BaseModel):
@@ -42,7 +26,8 @@ class AskRequest(BaseModel):
         return self
 
     def filters(self) -> Filters:
-        return Filters(published_from=self.published_from, published_to=self.published_to, source=self.source)
+        sources = [self.source] if isinstance(self.source, str) else self.source
+        return Filters(published_from=self.published_from, published_to=self.published_to, sources=sources)
 
 
 class ErrorBody(BaseModel):

@@ -12,13 +12,9 @@ import statistics
 import time
 from pathlib import Path
 
+from eval.metrics import percentile
 from rag.service import Kabar
 from rag.settings import Settings
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def main(argv: list[str] | None = None) -> int:

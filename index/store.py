@@ -136,14 +136,6 @@ class DocumentStore:
     def chunks(self, chunk_ids: list[int]) -> dict[int, ChunkRow]:
         return self._rows("chunks", chunk_ids, ChunkRow)
 
-    def sentences_in(self, article_id: str, start: int, end: int) -> list[SentenceRow]:
-        """Sentences that overlap [start, end) of an article, in reading order."""
-        rows = self._db.execute(
-            'SELECT * FROM sentences WHERE article_id = ? AND start < ? AND "end" > ? ORDER BY start',
-            (article_id, end, start),
-        )
-        return [SentenceRow(**dict(row)) for row in rows]
-
     def sentences_of(self, article_ids: list[str]) -> dict[str, list[SentenceRow]]:
         """All sentences of these articles, in reading order (one query for a whole candidate list)."""
         found: dict[str, list[SentenceRow]] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -113,8 +114,6 @@ class IndexWriter:
         try:
             self.store.close()
         finally:
-            import shutil
-
             shutil.rmtree(self._staging, ignore_errors=True)
             IndexDirectory.unlock(self._lock_fd)
 

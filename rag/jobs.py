@@ -70,18 +70,6 @@ class JobQueue:
             job = self._jobs.get(job_id)
             return job.model_copy() if job else None
 
-    def wait(self, job_id: str, timeout: float = 60.0) -> Job | None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            job = self.get(job_id)
-            if job is None or job.state in ("succeeded", "failed"):
-                return job
-            time.sleep(0.02)
-        return self.get(job_id)
-
-    def pending(self) -> int:
-        return self._queue.qsize()
-
     def close(self) -> None:
         self._queue.put(None)
         self._worker.join(timeout=30)

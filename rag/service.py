@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 
 from index.directory import IndexDirectory
 from index.manifest import EmbedderMismatchError
@@ -28,6 +27,7 @@ class QuestionError(ValueError):
     """The question itself is unusable (empty, too long, bad k): the caller's mistake."""
 
 
+ANSWER_PASSAGES = 3  # the answer sentence is sought in this many top passages
 NO_ANSWER = "No passage in the archive answers this question with enough confidence."
 EMPTY_INDEX = "The archive is empty."
 
@@ -124,7 +124,8 @@ class Kabar:
         snapshot = self.snapshot
         timings: dict[str, float] = {}
         candidates = self._retrieve(snapshot, question, k, mode, filters, timings)[0]
-        return SearchResult(question=question, passages=self._passages(snapshot, candidates), timings_ms=timings)
+        articles = snapshot.store.get_articles([c.chunk.article_id for c in candidates])
+        return SearchResult(question=question, passages=self._passages(articles, candidates), timings_ms=timings)
 
     def ask(self, question: str, k: int = 5, mode: str = "default", filters: Filters | None = None) -> AskResult:
         started = time.perf_counter()
@@ -132,14 +133,15 @@ class Kabar:
         snapshot = self.snapshot
         timings: dict[str, float] = {}
         candidates, query = self._retrieve(snapshot, question, k, mode, filters, timings)
-        passages = self._passages(snapshot, candidates)
+        # One read of the cited articles serves the passages and the answer.
+        articles = snapshot.store.get_articles([c.chunk.article_id for c in candidates])
+        passages = self._passages(articles, candidates)
 
         tick = time.perf_counter()
-        score_sentences(snapshot, query, candidates[:3])
-        choice = self.answer_choice(snapshot, question, query, candidates)
+        choice = self.answer_choice(snapshot, question, query, candidates, articles)
         answer, reason = None, EMPTY_INDEX if not candidates else NO_ANSWER
         if choice is not None and choice.confidence >= self.settings.min_answer_confidence:
-            article = snapshot.store.get_article(choice.article_id)
+            article = articles[choice.article_id]
             answer = Answer(
                 text=article.text[choice.start:choice.end],
                 citation=_citation(article, choice.start, choice.end),
@@ -151,11 +153,19 @@ class Kabar:
         return AskResult(question=question, answer=answer, no_answer_reason=reason, passages=passages,
                          timings_ms=timings)
 
-    def answer_choice(self, snapshot: Snapshot, question: str, query, candidates: list[Candidate]):
-        """The answer sentence and the features behind its confidence (the evaluator reads these too)."""
+    def answer_choice(self, snapshot: Snapshot, question: str, query, candidates: list[Candidate],
+                      articles: dict[str, Article] | None = None):
+        """The answer sentence and the features behind its confidence (the evaluator reads these too).
+
+        Every mode answers the same way: sentences of the top passages are scored here if retrieval
+        (any mode but `default`) did not already score them.
+        """
+        top = candidates[:ANSWER_PASSAGES]
+        score_sentences(snapshot, query, top)
         terms = self._term_statistics(snapshot)
         question_tokens = tokens(question)
-        articles = snapshot.store.get_articles([c.chunk.article_id for c in candidates[:3]])
+        if articles is None:
+            articles = snapshot.store.get_articles([c.chunk.article_id for c in top])
 
         def text_of(article_id: str, start: int, end: int) -> str:
             article = articles[article_id]
@@ -163,8 +173,9 @@ class Kabar:
                 return f"{article.title}\n{article.text[start:end]}"
             return article.text[start:end]
 
-        return choose_answer(candidates, query, self.reference_vectors, self.calibration,
-                             overlap=lambda text: terms.overlap(question_tokens, text), text_of=text_of)
+        return choose_answer(top, query, self.reference_vectors, self.calibration,
+                             overlap=lambda text: terms.overlap(question_tokens, text), text_of=text_of,
+                             top_passages=ANSWER_PASSAGES)
 
     @staticmethod
     def _term_statistics(snapshot: Snapshot) -> TermStatistics:
@@ -186,8 +197,8 @@ class Kabar:
         timings["retrieve"] = _ms(tick)
         return candidates, query
 
-    def _passages(self, snapshot: Snapshot, candidates: list[Candidate]) -> list[Passage]:
-        articles = snapshot.store.get_articles([c.chunk.article_id for c in candidates])
+    @staticmethod
+    def _passages(articles: dict[str, Article], candidates: list[Candidate]) -> list[Passage]:
         passages = []
         for rank, candidate in enumerate(candidates, start=1):
             article = articles[candidate.chunk.article_id]
@@ -210,12 +221,3 @@ def _citation(article: Article, start: int, end: int) -> Citation:
 def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 2)
 
-
-def open_service(settings: Settings | None = None, embedder: Embedder | None = None) -> Kabar:
-    settings = settings or Settings()
-    settings.apply_process_environment()
-    return Kabar(settings, embedder)
-
-
-def index_exists(path: Path) -> bool:
-    return IndexDirectory(path).current_generation() is not None

@@ -24,12 +24,8 @@ def _not_ready(service) -> None:
 @router.post("/ask", response_model=AskResult, responses=ERRORS, summary="Answer a question with citations")
 def ask(body: AskRequest, service: ServiceDep, _: AskScope) -> AskResult:
     _not_ready(service)
-    filters = body.filters()
     try:
-        return service.ask(
-            body.question, k=body.k, mode=body.mode,
-            filters=Filters(filters.published_from, filters.published_to, filters.sources()),
-        )
+        return service.ask(body.question, k=body.k, mode=body.mode, filters=body.filters())
     except QuestionError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
 
