@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.limits import BodyLimitMiddleware, RateLimiter, TimeoutMiddleware
 from api.observability import Metrics, RequestObserver, configure_logging
-from api.routes import articles, documents, health, questions
+from api.routes import articles, documents, health, pages, questions
 from api.security import Authenticator, load_keys
 from rag import __version__
 from rag.chunk import Chunker
@@ -81,7 +81,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.add_middleware(TimeoutMiddleware, seconds=settings.request_timeout_s)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-                           allow_headers=["Content-Type", "Authorization", "X-API-Key"])
+                           allow_headers=["Content-Type", "Authorization", "X-API-Key"],
+                           expose_headers=["Retry-After", "X-Request-ID"], max_age=600)
     app.add_middleware(RequestObserver, metrics=metrics)
 
     @app.exception_handler(RequestValidationError)
@@ -104,7 +105,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse(status_code=500, content={"detail": "internal error"})
 
-    for module in (questions, articles, documents, health):
+    for module in (questions, articles, documents, health, pages):
         app.include_router(module.router)
     _register_body_schemas(app)
     return app

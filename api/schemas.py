@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rag.conversation import MAX_TURNS, Turn
 from rag.retrieve import Filters
 
 
@@ -18,6 +19,10 @@ class AskRequest(BaseModel):
     published_from: dt.date | None = None
     published_to: dt.date | None = None
     source: list[str] | str | None = None
+    history: list[Turn] = Field(
+        default_factory=list, max_length=MAX_TURNS,
+        description="Earlier questions and answers of this conversation, oldest first: a follow-up such as "
+        "'and who attended it?' is searched together with the question it refers to.")
 
     @model_validator(mode="after")
     def _ordered_dates(self) -> AskRequest:

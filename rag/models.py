@@ -64,9 +64,12 @@ class AskResult(BaseModel):
     no_answer_reason: str | None
     passages: list[Passage]
     timings_ms: dict[str, float]
+    searched_for: str | None = Field(
+        default=None, description="What was searched when the question was read as a follow-up of the history.")
 
 
 class SearchResult(BaseModel):
     question: str
     passages: list[Passage]
     timings_ms: dict[str, float]
+    searched_for: str | None = None

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+
+import numpy as np
 
 from index.directory import IndexDirectory
 from index.manifest import EmbedderMismatchError
 from index.snapshot import Snapshot
 from rag.answer import UNCALIBRATED, Calibration, choose_answer, load_calibrations, reference_vectors
+from rag.conversation import Turn, search_text
 from rag.embed.base import Embedder
 from rag.embed.factory import load_embedder
 from rag.lexical import TermStatistics, tokens
@@ -127,18 +131,43 @@ class Kabar:
         articles = snapshot.store.get_articles([c.chunk.article_id for c in candidates])
         return SearchResult(question=question, passages=self._passages(articles, candidates), timings_ms=timings)
 
-    def ask(self, question: str, k: int = 5, mode: str = "default", filters: Filters | None = None) -> AskResult:
+    def ask(self, question: str, k: int = 5, mode: str = "default", filters: Filters | None = None,
+            history: list[Turn] | None = None) -> AskResult:
+        *_, result = self.ask_steps(question, k, mode, filters, history)
+        return result
+
+    def ask_steps(self, question: str, k: int = 5, mode: str = "default", filters: Filters | None = None,
+                  history: list[Turn] | None = None) -> Iterator[SearchResult | AskResult]:
+        """Yields the ranked passages as soon as retrieval is done, then the whole answer.
+
+        The chat widget streams these steps: a reader sees the sources while the answer is chosen.
+        Validation happens before the first step, so a bad question raises before anything is sent.
+        """
         started = time.perf_counter()
         question = self.validate(question, k, mode)
         snapshot = self.snapshot
+        return self._ask_steps(snapshot, question, k, mode, filters, history, started)
+
+    def _ask_steps(self, snapshot, question, k, mode, filters, history, started):
         timings: dict[str, float] = {}
-        candidates, query = self._retrieve(snapshot, question, k, mode, filters, timings)
+        searched = search_text(question, history)
+        candidates, query = self._retrieve(snapshot, searched, k, mode, filters, timings)
         # One read of the cited articles serves the passages and the answer.
         articles = snapshot.store.get_articles([c.chunk.article_id for c in candidates])
         passages = self._passages(articles, candidates)
+        searched_for = searched if searched != question else None
+        yield SearchResult(question=question, passages=passages, timings_ms=dict(timings), searched_for=searched_for)
 
         tick = time.perf_counter()
-        choice = self.answer_choice(snapshot, question, query, candidates, articles)
+        answer_candidates, answer_query = candidates, query
+        if searched_for is not None:
+            # The topic came from the conversation, but the sentence must answer the follow-up itself:
+            # it is scored against both, so "how many cities does it connect?" finds the number.
+            mixed = query + self.embedder.encode_queries([question])[0]
+            answer_query = mixed / max(float(np.linalg.norm(mixed)), 1e-9)
+            answer_candidates = [Candidate(chunk=c.chunk, score=c.score, signals=c.signals) for c in candidates]
+        said = {turn.answer.strip() for turn in history or [] if turn.answer}
+        choice = self.answer_choice(snapshot, question, answer_query, answer_candidates, articles, avoid=said)
         answer, reason = None, EMPTY_INDEX if not candidates else NO_ANSWER
         if choice is not None and choice.confidence >= self.settings.min_answer_confidence:
             article = articles[choice.article_id]
@@ -150,11 +179,11 @@ class Kabar:
             reason = None
         timings["answer"] = _ms(tick)
         timings["total"] = _ms(started)
-        return AskResult(question=question, answer=answer, no_answer_reason=reason, passages=passages,
-                         timings_ms=timings)
+        yield AskResult(question=question, answer=answer, no_answer_reason=reason, passages=passages,
+                        timings_ms=timings, searched_for=searched_for)
 
     def answer_choice(self, snapshot: Snapshot, question: str, query, candidates: list[Candidate],
-                      articles: dict[str, Article] | None = None):
+                      articles: dict[str, Article] | None = None, avoid: set[str] | None = None):
         """The answer sentence and the features behind its confidence (the evaluator reads these too).
 
         Every mode answers the same way: sentences of the top passages are scored here if retrieval
@@ -166,6 +195,14 @@ class Kabar:
         question_tokens = tokens(question)
         if articles is None:
             articles = snapshot.store.get_articles([c.chunk.article_id for c in top])
+
+        if avoid:
+            # Never answer a follow-up with the answer the reader already has.
+            for candidate in top:
+                candidate.sentences = [
+                    s for s in candidate.sentences
+                    if articles[s.row.article_id].text[s.row.start:s.row.end].strip() not in avoid
+                ]
 
         def text_of(article_id: str, start: int, end: int) -> str:
             article = articles[article_id]

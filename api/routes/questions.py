@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
+from collections.abc import Iterator
 
 from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import StreamingResponse
 
 from api.deps import AskScope, ServiceDep
 from api.schemas import AskRequest, ErrorBody
@@ -12,6 +16,7 @@ from rag.models import AskResult, SearchResult
 from rag.retrieve import Filters
 from rag.service import QuestionError
 
+log = logging.getLogger("kabar.api")
 router = APIRouter(prefix="/v1", tags=["questions"])
 ERRORS = {code: {"model": ErrorBody} for code in (400, 401, 403, 422, 429, 503)}
 
@@ -25,9 +30,43 @@ def _not_ready(service) -> None:
 def ask(body: AskRequest, service: ServiceDep, _: AskScope) -> AskResult:
     _not_ready(service)
     try:
-        return service.ask(body.question, k=body.k, mode=body.mode, filters=body.filters())
+        return service.ask(body.question, k=body.k, mode=body.mode, filters=body.filters(), history=body.history)
     except QuestionError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
+
+
+@router.post(
+    "/ask/stream", responses={**ERRORS, 200: {"content": {"text/event-stream": {}}, "description": (
+        "Server-sent events: `sources` (the ranked passages, as soon as retrieval is done), then `answer` "
+        "(the answer or the reason there is none), then `done` (timings). A failure after the stream has "
+        "started is sent as an `error` event.")}},
+    response_class=StreamingResponse, summary="Answer a question, streamed as server-sent events")
+def ask_stream(body: AskRequest, service: ServiceDep, _: AskScope) -> StreamingResponse:
+    _not_ready(service)
+    try:  # validation errors are still plain 4xx responses: nothing has been streamed yet
+        steps = service.ask_steps(body.question, k=body.k, mode=body.mode, filters=body.filters(),
+                                  history=body.history)
+    except QuestionError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+    return StreamingResponse(_events(steps), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+def _events(steps: Iterator[SearchResult | AskResult]) -> Iterator[str]:
+    try:
+        for step in steps:
+            if isinstance(step, SearchResult):
+                yield _event("sources", step.model_dump(mode="json", exclude={"timings_ms"}))
+            else:
+                yield _event("answer", step.model_dump(mode="json", include={"answer", "no_answer_reason"}))
+                yield _event("done", {"timings_ms": step.timings_ms})
+    except Exception:  # the status line is sent; the reader still needs to hear that it failed
+        log.exception("ask stream failed")
+        yield _event("error", {"detail": "internal error while answering"})
+
+
+def _event(name: str, data: dict) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
 @router.get("/search", response_model=SearchResult, responses=ERRORS, summary="Ranked passages only")
