@@ -6,9 +6,20 @@ PY := $(VENV)/bin/python
 INDEX ?= .kabar/index
 PORT ?= 8000
 
-.PHONY: setup serve test clean
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: setup serve test clean browser
 
 setup: $(VENV)/.installed
+
+# The widget tests drive a real Chromium (never `playwright install`: no downloads at test time).
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing chromium for the browser tests (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "no $(CHROMIUM): run 'apt-get install chromium' as root for the widget tests"; fi; \
+	fi
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -22,7 +33,7 @@ serve: setup
 	$(VENV)/bin/kabar ingest data/samples --index $(INDEX)
 	$(VENV)/bin/kabar serve --index $(INDEX) --port $(PORT)
 
-test: setup
+test: setup browser
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; \
 	exit $$rc

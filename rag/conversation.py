@@ -2,8 +2,8 @@
 
 Kabar answers extractively, so there is no language model to rewrite a follow-up into a
 standalone question. What works without one: a follow-up that leans on the conversation
-(it is short, opens with "and …"/"dan …", or points back with "it", "there", "itu",
-"-nya") is searched together with the previous question, which names the topic. The answer
+(it is short, opens with "and …"/"dan …", or names nothing and points back with "it",
+"there", "itu") is searched together with the previous question, which names the topic. The answer
 sentence is still chosen for the follow-up itself, so "who attended it?" is answered with
 the attendance sentence of the summit article and not with the summit sentence again.
 A question that stands on its own (it names its own topic) is left alone, so a reader who
@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from rag.lexical import tokens
 
 MAX_TURNS = 10
 
@@ -44,11 +46,17 @@ def is_follow_up(question: str) -> bool:
         return False
     if words[0] in _CONTINUATIONS:
         return True
-    if any(w in _BACK_REFERENCES or (len(w) > 4 and w.endswith("nya")) for w in words):
+    if _names_something(question):
+        return False  # "when did it rain in Jakarta?" brings its own topic
+    if any(w in _BACK_REFERENCES for w in words):
         return True
-    from rag.lexical import tokens  # content words: stopwords and short words dropped
-
     return len(tokens(question)) < _CONTENT_WORDS_OF_A_STANDALONE_QUESTION and len(words) <= 6
+
+
+def _names_something(question: str) -> bool:
+    """A name (a capitalised word after the first) or a number: the question carries its own topic."""
+    words = _WORD.findall(question)
+    return any(w[0].isupper() or w.isdigit() for w in words[1:])
 
 
 def search_text(question: str, history: list[Turn] | None) -> str:

@@ -36,6 +36,7 @@
       interrupted: "The answer was interrupted. Try again.", loading: "Loading the article…",
       missing: "This article is no longer in the archive.", you: "You", kabar: "Archive",
       conversation: "Conversation",
+      hint: "Ask about the news in this archive, in any language. Every answer quotes an article and links to it.",
     },
     id: {
       open: "Tanya arsip berita", close: "Tutup obrolan", title: "Tanya arsip",
@@ -52,11 +53,12 @@
       interrupted: "Jawaban terputus. Coba lagi.", loading: "Memuat artikel…",
       missing: "Artikel ini sudah tidak ada di arsip.", you: "Anda", kabar: "Arsip",
       conversation: "Percakapan",
+      hint: "Tanyakan berita di arsip ini, dalam bahasa apa pun. Setiap jawaban mengutip artikel dan menautkannya.",
     },
   };
 
   const STYLE = `
-    :host { all: initial; display: block; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+    :host { all: initial; display: block;
       --bg: #ffffff; --fg: #1b1f24; --muted: #59636e; --line: #d1d9e0; --accent: #0b5cad; --accent-fg: #ffffff;
       --user: #e8f0fa; --mark: #ffe58a; --error: #a4161a; --shadow: 0 8px 30px rgba(0,0,0,.22);
       color-scheme: light; }
@@ -68,6 +70,9 @@
         color-scheme: dark; }
     }
     * { box-sizing: border-box; }
+    /* Set here, not on :host: a host page's "* { … !important }" beats :host rules and is inherited. */
+    .panel, .launcher { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg);
+      text-align: left; letter-spacing: normal; text-transform: none; }
     [hidden] { display: none !important; }
     button { font: inherit; color: inherit; cursor: pointer; }
     :focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
@@ -93,6 +98,8 @@
     .user { align-self: flex-end; background: var(--user); white-space: pre-wrap; }
     .bot { align-self: flex-start; border: 1px solid var(--line); }
     .status { color: var(--muted); font-style: italic; }
+    .hint { color: var(--muted); margin: auto 8px; text-align: center; font-size: 14px; }
+    .hint:not(:only-child) { display: none; }
     .answer { font-weight: 500; }
     .cite { border: 0; background: none; color: var(--accent); padding: 0 2px; font-size: 12px; vertical-align: super; }
     .citations { margin: 8px 0 0; padding: 0; list-style: none; font-size: 13px; }
@@ -231,7 +238,7 @@
 
     // -- the conversation, kept for the browser session ----------------------------------------
     restore() {
-      this.log.replaceChildren();
+      this.log.replaceChildren(h("p", { class: "hint" }, this.t.hint));
       try { this.turns = JSON.parse(sessionStorage.getItem(this.storageKey) || "[]"); } catch { this.turns = []; }
       if (!Array.isArray(this.turns)) this.turns = [];
       for (const turn of this.turns) {
@@ -250,7 +257,7 @@
       this.turns = [];
       this.save();
       this.closeArticle();
-      this.log.replaceChildren();
+      this.log.replaceChildren(h("p", { class: "hint" }, this.t.hint));
       this.input.focus();
     }
     history() {

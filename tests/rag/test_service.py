@@ -59,11 +59,6 @@ def test_querying_with_another_embedder_is_refused(hashing_seed_settings):
 
 # -- the real multilingual model -----------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def e5_service(e5_seed_settings: Settings) -> Kabar:
-    return Kabar(e5_seed_settings)
-
-
 @pytest.mark.model
 def test_the_2025_summit_is_in_kazakhstan(e5_service):
     result = e5_service.ask("where is the 2025 summit?")
