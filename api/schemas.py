@@ -15,7 +15,11 @@ class AskRequest(BaseModel):
         "examples": [{"question": "where is the 2025 summit?", "k": 5}]})
     question: str = Field(min_length=1, max_length=1000, description="The question, in any language.")
     k: int = Field(default=5, ge=1, le=50, description="How many passages to return.")
-    mode: str = Field(default="default", description="Retrieval mode: default, hybrid, dense or bm25.")
+    mode: str = Field(default="default", description="Retrieval mode: default, hybrid, dense or bm25 "
+                      "(default-no-time, default-no-dedup, default-no-mmr switch a stage of default off).")
+    as_of: dt.date | None = Field(
+        default=None, description="Resolve relative times ('next year', 'tahun lalu') against this date "
+        "instead of today, for reproducible answers.")
     published_from: dt.date | None = None
     published_to: dt.date | None = None
     source: list[str] | str | None = None

@@ -12,7 +12,7 @@ from eval.metrics import by_language, significance, summarize
 from eval.questions import load_questions
 from eval.report import table, write_report
 from eval.runner import ensure_index, run_mode
-from rag.retrieve import MODES
+from rag.retrieve import Pipeline
 from rag.service import Kabar
 from rag.settings import Settings
 
@@ -28,9 +28,8 @@ def git_commit() -> str:
 def run_eval(corpus: list[Path], questions_file: Path, modes: list[str], settings: Settings,
              index_dir: Path | None = None, out: Path | None = None, k: int = 10,
              progress: bool = True) -> dict:
-    unknown = [m for m in modes if m not in MODES]
-    if unknown:
-        raise ValueError(f"unknown mode(s) {', '.join(unknown)}; choose from {', '.join(MODES)}")
+    for mode in modes:
+        Pipeline.parse(mode)  # raises with the list of modes
     questions = load_questions(questions_file)
     started = time.perf_counter()
     index_dir = ensure_index(corpus, settings, index_dir, progress=progress)

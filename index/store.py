@@ -36,6 +36,14 @@ CREATE TABLE IF NOT EXISTS sentences (
     start INTEGER NOT NULL, "end" INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sentences_article ON sentences(article_id);
+CREATE TABLE IF NOT EXISTS signatures (
+    article_id TEXT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+    minhash BLOB
+);
+CREATE TABLE IF NOT EXISTS duplicates (
+    article_id TEXT PRIMARY KEY,
+    canonical_id TEXT NOT NULL
+);
 """
 
 
@@ -118,6 +126,33 @@ class DocumentStore:
         self._db.execute("DELETE FROM sentences WHERE article_id = ?", (article_id,))
         self._db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
         return chunk_ids, sentence_ids
+
+    # -- near-duplicates (see index/duplicates.py) ----------------------------------------
+    def unsigned_articles(self) -> list[tuple[str, str]]:
+        """(id, text) of the articles whose MinHash signature has not been computed yet."""
+        return [(r[0], r[1]) for r in self._db.execute(
+            "SELECT id, text FROM articles WHERE id NOT IN (SELECT article_id FROM signatures)")]
+
+    def put_signature(self, article_id: str, minhash: bytes | None) -> None:
+        self._db.execute("INSERT OR REPLACE INTO signatures (article_id, minhash) VALUES (?, ?)", (article_id, minhash))
+
+    def signed_articles(self) -> list[tuple[str, bytes, int, str | None]]:
+        """(id, signature, text length, published) of every article long enough to compare."""
+        return [(r[0], r[1], r[2], r[3]) for r in self._db.execute(
+            "SELECT a.id, s.minhash, length(a.text), a.published FROM signatures s "
+            "JOIN articles a ON a.id = s.article_id WHERE s.minhash IS NOT NULL")]
+
+    def replace_duplicates(self, canonical_of: dict[str, str]) -> None:
+        self._db.execute("DELETE FROM duplicates")
+        self._db.executemany("INSERT INTO duplicates (article_id, canonical_id) VALUES (?, ?)",
+                             list(canonical_of.items()))
+
+    def canonical_map(self) -> dict[str, str]:
+        """article id → canonical id for articles in a duplicate group; empty for indexes built before groups."""
+        try:
+            return {r[0]: r[1] for r in self._db.execute("SELECT article_id, canonical_id FROM duplicates")}
+        except sqlite3.OperationalError:
+            return {}
 
     # -- spans ----------------------------------------------------------------------------
     def add_chunk(self, article_id: str, ordinal: int, start: int, end: int) -> int:

@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from index.directory import IndexDirectory
+from index.duplicates import refresh_groups
 from index.manifest import EmbedderMismatchError, EmbedderRecord, Manifest
 from index.lexical import LexicalIndex
 from index.store import DocumentStore
@@ -86,6 +87,7 @@ class IndexWriter:
 
     def commit(self) -> Manifest:
         """Publish everything so far as the new live generation, then keep writing on a fresh copy."""
+        refresh_groups(self.store)
         self.store.commit()
         counts = self.store.counts()
         self.store.close()

@@ -117,7 +117,8 @@ def choose_answer(
         for sentence in candidate.sentences:
             row = sentence.row
             sentence_overlap = overlap(text_of(row.article_id, row.start, row.end))
-            value = sentence.score + PASSAGE_WEIGHT * candidate.score + LEXICAL_WEIGHT * sentence_overlap
+            value = (sentence.score + sentence.bonus + PASSAGE_WEIGHT * candidate.score
+                     + LEXICAL_WEIGHT * sentence_overlap)
             if best is None or value > best[0]:
                 best = (value, sentence, max(passage_overlap, sentence_overlap))
     if best is None:

@@ -44,11 +44,15 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("question")
         with_index(sub)
         sub.add_argument("-k", type=int, default=None, help="number of passages")
-        sub.add_argument("--mode", default="default", choices=["default", "hybrid", "dense", "bm25"], help="retrieval mode")
+        sub.add_argument("--mode", default="default",
+                         help="retrieval mode: default, hybrid, dense, bm25; default-no-time/-no-dedup/-no-mmr "
+                         "switch a stage of default off")
         sub.add_argument("--json", action="store_true", help="print the full result as JSON")
         sub.add_argument("--from", dest="published_from", type=_date, help="published on or after (YYYY-MM-DD)")
         sub.add_argument("--to", dest="published_to", type=_date, help="published on or before (YYYY-MM-DD)")
         sub.add_argument("--source", action="append", help="only this publisher (repeatable)")
+        sub.add_argument("--as-of", dest="as_of", type=_date,
+                         help="resolve 'next year', 'tahun lalu'… against this date (default: today)")
 
     evaluate = commands.add_parser("eval", help="measure retrieval, answers, abstention and latency")
     evaluate.add_argument("--corpus", type=Path, nargs="+", required=True, help="what `kabar ingest` accepts")
@@ -150,9 +154,9 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     filters = Filters(published_from=args.published_from, published_to=args.published_to, sources=args.source)
     k = args.k or settings.default_k
     if args.command == "search":
-        result = service.search(args.question, k=k, mode=args.mode, filters=filters)
+        result = service.search(args.question, k=k, mode=args.mode, filters=filters, as_of=args.as_of)
     else:
-        result = service.ask(args.question, k=k, mode=args.mode, filters=filters)
+        result = service.ask(args.question, k=k, mode=args.mode, filters=filters, as_of=args.as_of)
     if args.json:
         print(result.model_dump_json(indent=2))
         return 0

@@ -44,12 +44,22 @@ class Citation(BaseModel):
     cited_text: str
 
 
+class ArticleRef(BaseModel):
+    article_id: str
+    title: str | None
+    source: str | None
+    url: str | None
+    published: dt.date | None
+
+
 class Passage(BaseModel):
     rank: int
     score: float
     text: str
     citation: Citation
     scores: dict[str, float] = Field(default_factory=dict, description="Per-signal scores, for debugging.")
+    also_reported_by: list[ArticleRef] = Field(
+        default_factory=list, description="Near-duplicate copies of this article (the same story elsewhere).")
 
 
 class Answer(BaseModel):

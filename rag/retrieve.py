@@ -4,12 +4,18 @@
 - `dense`: the chunk vectors only, exact search — what every framework does by default;
 - `hybrid`: both, fused by reciprocal rank (weights configurable);
 - `default`: the hybrid pool, then each candidate is rescored by its best sentence: a chunk
-  holding one sentence that answers the question beats a chunk vaguely about the topic.
+  holding one sentence that answers the question beats a chunk vaguely about the topic; then a
+  bonus for passages about the time the question asks for, near-duplicate articles collapsed into
+  one result ("also reported by"), and MMR so the top passages are not copies of one paragraph.
+
+Each stage of `default` can be switched off for measurement: `default-no-time`, `default-no-dedup`,
+`default-no-mmr` (suffixes combine: `default-no-time-no-mmr`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,8 +23,29 @@ import numpy.typing as npt
 
 from index.snapshot import Snapshot
 from index.store import ChunkRow, SentenceRow
+from rag.timeframe import TimeFrame, years_in
 
 MODES = ("default", "hybrid", "dense", "bm25")
+STAGES = ("time", "dedup", "mmr")
+TIME_BONUS = 0.02  # about the gap between the best and the fifth passage of a typical question
+MMR_POOL = 3  # MMR reorders the best k × this many candidates
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    base: str
+    stages: frozenset[str] = frozenset(STAGES)
+
+    @classmethod
+    def parse(cls, mode: str) -> Pipeline:
+        base, *switches = mode.split("-no-")
+        if base not in MODES or (switches and base != "default") or any(s not in STAGES for s in switches):
+            raise ValueError(
+                f"unknown mode {mode!r}; choose one of {', '.join(MODES)}, or default without stages "
+                f"(default-no-{'/-no-'.join(STAGES)})"
+            )
+        stages = frozenset(STAGES) - set(switches) if base == "default" else frozenset()
+        return cls(base=base, stages=stages)
 
 
 @dataclass
@@ -44,7 +71,8 @@ class Fusion:
 @dataclass
 class ScoredSentence:
     row: SentenceRow
-    score: float
+    score: float  # cosine with the question: what the answer's confidence is calibrated on
+    bonus: float = 0.0  # preference that is not similarity (the asked-for time)
 
 
 @dataclass
@@ -53,10 +81,21 @@ class Candidate:
     score: float
     signals: dict[str, float] = field(default_factory=dict)
     sentences: list[ScoredSentence] = field(default_factory=list)
+    also_reported_by: list[str] = field(default_factory=list)  # near-duplicate articles folded into this one
 
     @property
     def best_sentence(self) -> ScoredSentence | None:
         return max(self.sentences, key=lambda s: s.score, default=None)
+
+
+@dataclass
+class Context:
+    """What the default pipeline knows besides the question: the time asked about, duplicate groups."""
+
+    timeframe: TimeFrame | None = None
+    canonical_of: dict[str, str] = field(default_factory=dict)
+    mmr_lambda: float = 0.75
+    rerank: Callable[[list[Candidate]], list[float]] | None = None  # e.g. a CrossEncoder: scores per candidate
 
 
 def retrieve(
@@ -69,29 +108,31 @@ def retrieve(
     mode: str = "default",
     filters: Filters | None = None,
     fusion: Fusion | None = None,
+    context: Context | None = None,
 ) -> list[Candidate]:
-    if mode not in MODES:
-        raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    pipeline = Pipeline.parse(mode)
     fusion = fusion or Fusion()
+    context = context or Context()
     allowed = None
     if filters and filters.active():
         allowed = np.asarray(
             snapshot.store.chunk_ids_matching(filters.published_from, filters.published_to, filters.sources),
             dtype=np.int64,
         )
-    depth = k if mode in ("dense", "bm25") else max(k, pool)
-    dense = snapshot.chunk_vectors.search(query, depth, allowed) if mode != "bm25" else []
-    lexical = snapshot.lexical.search(question, depth, allowed) if mode != "dense" else []
+    base = pipeline.base
+    depth = k if base in ("dense", "bm25") else max(k, pool)
+    dense = snapshot.chunk_vectors.search(query, depth, allowed) if base != "bm25" else []
+    lexical = snapshot.lexical.search(question, depth, allowed) if base != "dense" else []
 
-    if mode == "dense":
+    if base == "dense":
         ranked = [(i, {"dense": s}, s) for i, s in dense]
-    elif mode == "bm25":
+    elif base == "bm25":
         ranked = [(i, {"bm25": s}, s) for i, s in lexical]
     else:
         ranked = _fuse(dense, lexical, fusion)
     rows = snapshot.store.chunks([i for i, _, _ in ranked])
     candidates = [Candidate(chunk=rows[i], score=score, signals=signals) for i, signals, score in ranked if i in rows]
-    if mode != "default":
+    if base != "default":
         return candidates[:k]
 
     _fill_dense_scores(snapshot, query, candidates)
@@ -101,8 +142,92 @@ def retrieve(
         candidate.score = (1 - fusion.sentence_weight) * candidate.signals["dense"] + fusion.sentence_weight * (
             best.score if best else 0.0
         ) + candidate.signals["rrf"]
+    if context.rerank is not None:
+        for candidate, score in zip(candidates, context.rerank(candidates)):
+            candidate.signals["reranker"] = score
+            candidate.score = score
+    if "time" in pipeline.stages and context.timeframe is not None:
+        _prefer_time(snapshot, candidates, context)
     candidates.sort(key=lambda c: c.score, reverse=True)
+    if "dedup" in pipeline.stages and context.canonical_of:
+        candidates = _collapse_duplicates(candidates, context.canonical_of)
+    if "mmr" in pipeline.stages and len(candidates) > 1:
+        candidates = _diversify(snapshot, candidates[: k * MMR_POOL], k, context.mmr_lambda)
     return candidates[:k]
+
+
+def _prefer_time(snapshot: Snapshot, candidates: list[Candidate], context: Context) -> None:
+    """Passages and sentences whose events fall in the asked-for time move up a little."""
+    articles = snapshot.store.get_articles(list({c.chunk.article_id: None for c in candidates}))
+    for candidate in candidates:
+        article = articles[candidate.chunk.article_id]
+        reference, text = article.published, article.text
+        matched = False
+        for sentence in candidate.sentences:
+            if context.timeframe.matches(years_in(text[sentence.row.start:sentence.row.end], reference)):
+                sentence.bonus = TIME_BONUS
+                matched = True
+        if not matched and reference is not None and context.timeframe.years:
+            matched = reference.year in context.timeframe.years  # a report from that year
+        if matched:
+            candidate.score += TIME_BONUS
+            candidate.signals["time"] = 1.0
+
+
+def _collapse_duplicates(candidates: list[Candidate], canonical_of: dict[str, str]) -> list[Candidate]:
+    """One result per group of near-duplicate articles, at the rank of its best passage.
+
+    The canonical (first published) article's passage stands for the group when it is in the
+    pool; the others are listed as also reporting the story.
+    """
+    groups: dict[str, list[Candidate]] = {}
+    order: list[str] = []
+    for candidate in candidates:
+        key = canonical_of.get(candidate.chunk.article_id, candidate.chunk.article_id)
+        if key not in groups:
+            order.append(key)
+        groups.setdefault(key, []).append(candidate)
+    members_of: dict[str, list[str]] = {}
+    for member, canonical in canonical_of.items():
+        members_of.setdefault(canonical, []).append(member)
+    collapsed = []
+    for key in order:
+        group = groups[key]
+        best = group[0]
+        canonical_passages = [c for c in group if c.chunk.article_id == key]
+        chosen = canonical_passages[0] if canonical_passages else best
+        chosen.score = max(chosen.score, best.score)
+        others = sorted(m for m in members_of.get(key, []) if m != chosen.chunk.article_id)
+        chosen.also_reported_by = others
+        # Other passages of the chosen article stay; copies from the other outlets go.
+        collapsed.extend(c for c in group if c.chunk.article_id == chosen.chunk.article_id)
+        for c in group:
+            if c.chunk.article_id == chosen.chunk.article_id and c is not chosen:
+                c.also_reported_by = others
+    collapsed.sort(key=lambda c: c.score, reverse=True)
+    return collapsed
+
+
+def _diversify(snapshot: Snapshot, candidates: list[Candidate], k: int, weight: float) -> list[Candidate]:
+    """Maximal marginal relevance: each next passage is relevant and unlike those already chosen.
+
+    Relevance is rescaled to [0, 1] within the pool, because e5 scores crowd into a narrow band and
+    would otherwise be swamped by the similarity term.
+    """
+    vectors = snapshot.chunk_vectors.vectors_for([c.chunk.id for c in candidates])
+    scores = np.array([c.score for c in candidates])
+    spread = float(scores.max() - scores.min()) or 1.0
+    relevance = (scores - scores.min()) / spread
+    similarity = vectors @ vectors.T
+    chosen: list[int] = [0]
+    remaining = list(range(1, len(candidates)))
+    while remaining and len(chosen) < k:
+        redundancy = similarity[np.ix_(remaining, chosen)].max(axis=1)
+        values = weight * relevance[remaining] - (1 - weight) * redundancy
+        pick = remaining[int(np.argmax(values))]
+        chosen.append(pick)
+        remaining.remove(pick)
+    return [candidates[i] for i in chosen] + [candidates[i] for i in remaining]
 
 
 def _fuse(

@@ -7,6 +7,7 @@ committed index without a restart.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Iterator
@@ -21,8 +22,9 @@ from rag.conversation import Turn, search_text
 from rag.embed.base import Embedder
 from rag.embed.factory import load_embedder
 from rag.lexical import TermStatistics, tokens
-from rag.models import Answer, Article, AskResult, Citation, Passage, SearchResult
-from rag.retrieve import MODES, Candidate, Filters, retrieve, score_sentences
+from rag.models import Answer, Article, ArticleRef, AskResult, Citation, Passage, SearchResult
+from rag.retrieve import Candidate, Context, Filters, Pipeline, retrieve, score_sentences
+from rag.timeframe import question_timeframe, years_in
 from rag.settings import Settings
 from rag.text import sanitize
 
@@ -48,6 +50,7 @@ class Kabar:
         if self._snapshot is not None:
             self._check_embedder(self._snapshot)
         self._calibrations = load_calibrations()
+        self._reranker = None
         self.reference_vectors = reference_vectors(self.embedder)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -119,25 +122,28 @@ class Kabar:
             raise QuestionError(f"question is longer than {self.settings.max_question_chars} characters")
         if not 1 <= k <= self.settings.max_k:
             raise QuestionError(f"k must be between 1 and {self.settings.max_k}")
-        if mode not in MODES:
-            raise QuestionError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        try:
+            Pipeline.parse(mode)
+        except ValueError as exc:
+            raise QuestionError(str(exc)) from None
         return question
 
-    def search(self, question: str, k: int = 5, mode: str = "default", filters: Filters | None = None) -> SearchResult:
+    def search(self, question: str, k: int = 5, mode: str = "default", filters: Filters | None = None,
+               as_of: dt.date | None = None) -> SearchResult:
         question = self.validate(question, k, mode)
         snapshot = self.snapshot
         timings: dict[str, float] = {}
-        candidates = self._retrieve(snapshot, question, k, mode, filters, timings)[0]
-        articles = snapshot.store.get_articles([c.chunk.article_id for c in candidates])
-        return SearchResult(question=question, passages=self._passages(articles, candidates), timings_ms=timings)
+        searched = self._with_resolved_years(question, mode, as_of)
+        candidates = self._retrieve(snapshot, searched, k, mode, filters, timings, as_of)[0]
+        return SearchResult(question=question, passages=self._passages(snapshot, candidates), timings_ms=timings)
 
     def ask(self, question: str, k: int = 5, mode: str = "default", filters: Filters | None = None,
-            history: list[Turn] | None = None) -> AskResult:
-        *_, result = self.ask_steps(question, k, mode, filters, history)
+            history: list[Turn] | None = None, as_of: dt.date | None = None) -> AskResult:
+        *_, result = self.ask_steps(question, k, mode, filters, history, as_of)
         return result
 
     def ask_steps(self, question: str, k: int = 5, mode: str = "default", filters: Filters | None = None,
-                  history: list[Turn] | None = None) -> Iterator[SearchResult | AskResult]:
+                  history: list[Turn] | None = None, as_of: dt.date | None = None) -> Iterator[SearchResult | AskResult]:
         """Yields the ranked passages as soon as retrieval is done, then the whole answer.
 
         The chat widget streams these steps: a reader sees the sources while the answer is chosen.
@@ -146,16 +152,18 @@ class Kabar:
         started = time.perf_counter()
         question = self.validate(question, k, mode)
         snapshot = self.snapshot
-        return self._ask_steps(snapshot, question, k, mode, filters, history, started)
+        return self._ask_steps(snapshot, question, k, mode, filters, history, as_of, started)
 
-    def _ask_steps(self, snapshot, question, k, mode, filters, history, started):
+    def _ask_steps(self, snapshot, question, k, mode, filters, history, as_of, started):
         timings: dict[str, float] = {}
         searched = search_text(question, history)
-        candidates, query = self._retrieve(snapshot, searched, k, mode, filters, timings)
+        searched = self._with_resolved_years(searched, mode, as_of)
+        candidates, query = self._retrieve(snapshot, searched, k, mode, filters, timings, as_of)
         # One read of the cited articles serves the passages and the answer.
         articles = snapshot.store.get_articles([c.chunk.article_id for c in candidates])
-        passages = self._passages(articles, candidates)
+        passages = self._passages(snapshot, candidates, articles)
         searched_for = searched if searched != question else None
+        answered = question if searched_for is None or search_text(question, history) != question else searched
         yield SearchResult(question=question, passages=passages, timings_ms=dict(timings), searched_for=searched_for)
 
         tick = time.perf_counter()
@@ -167,7 +175,7 @@ class Kabar:
             answer_query = mixed / max(float(np.linalg.norm(mixed)), 1e-9)
             answer_candidates = [Candidate(chunk=c.chunk, score=c.score, signals=c.signals) for c in candidates]
         said = {turn.answer.strip() for turn in history or [] if turn.answer}
-        choice = self.answer_choice(snapshot, question, answer_query, answer_candidates, articles, avoid=said)
+        choice = self.answer_choice(snapshot, answered, answer_query, answer_candidates, articles, avoid=said)
         answer, reason = None, EMPTY_INDEX if not candidates else NO_ANSWER
         if choice is not None and choice.confidence >= self.settings.min_answer_confidence:
             article = articles[choice.article_id]
@@ -224,18 +232,64 @@ class Kabar:
     def article(self, article_id: str) -> Article | None:
         return self.snapshot.store.get_article(article_id)
 
-    def _retrieve(self, snapshot, question, k, mode, filters, timings):
+    @staticmethod
+    def _with_resolved_years(text: str, mode: str, as_of: dt.date | None) -> str:
+        """"last year" asked in 2024 is searched as "last year 2023": the articles write years out.
+
+        "The next summit" names no year; the next event after `as_of` most likely falls in its
+        year or the one after, so both are added. Only in modes with the time stage.
+        """
+        if "time" not in Pipeline.parse(mode).stages:
+            return text
+        timeframe = question_timeframe(text, as_of or dt.date.today())
+        if timeframe is None:
+            return text
+        years = set(timeframe.years) - years_in(text, None)
+        if timeframe.after is not None:
+            years |= {timeframe.after, timeframe.after + 1}
+        return f"{text} {' '.join(str(y) for y in sorted(years))}" if years else text
+
+    def _retrieve(self, snapshot, question, k, mode, filters, timings, as_of=None):
         tick = time.perf_counter()
         query = self.embedder.encode_queries([question])[0]
         timings["embed"] = _ms(tick)
         tick = time.perf_counter()
+        context = Context(
+            timeframe=question_timeframe(question, as_of or dt.date.today()),
+            canonical_of=self._canonical_of(snapshot),
+            mmr_lambda=self.settings.mmr_lambda,
+            rerank=self.reranker.scorer(snapshot, question) if self.reranker and mode.startswith("default") else None,
+        )
         candidates = retrieve(snapshot, query, question, k=k, pool=self.settings.candidate_pool, mode=mode,
-                              filters=filters, fusion=self.settings.fusion())
+                              filters=filters, fusion=self.settings.fusion(), context=context)
         timings["retrieve"] = _ms(tick)
         return candidates, query
 
     @staticmethod
-    def _passages(articles: dict[str, Article], candidates: list[Candidate]) -> list[Passage]:
+    def _canonical_of(snapshot: Snapshot) -> dict[str, str]:
+        canonical = snapshot.derived.get("canonical_of")
+        if canonical is None:
+            canonical = snapshot.derived["canonical_of"] = snapshot.store.canonical_map()
+        return canonical
+
+    @property
+    def reranker(self):
+        """The CrossEncoder named in the settings, loaded on first use (most deployments have none)."""
+        if self.settings.reranker and self._reranker is None:
+            from rag.rerank import CrossEncoderReranker
+
+            with self._lock:
+                if self._reranker is None:
+                    self._reranker = CrossEncoderReranker(self.settings.reranker)
+        return self._reranker
+
+    @staticmethod
+    def _passages(snapshot: Snapshot, candidates: list[Candidate],
+                  articles: dict[str, Article] | None = None) -> list[Passage]:
+        if articles is None:
+            articles = snapshot.store.get_articles([c.chunk.article_id for c in candidates])
+        others = {m for c in candidates for m in c.also_reported_by}
+        copies = snapshot.store.get_articles(sorted(others)) if others else {}
         passages = []
         for rank, candidate in enumerate(candidates, start=1):
             article = articles[candidate.chunk.article_id]
@@ -243,8 +297,10 @@ class Kabar:
             scores = {name: round(value, 4) for name, value in candidate.signals.items()}
             if candidate.best_sentence:
                 scores["best_sentence"] = round(candidate.best_sentence.score, 4)
+            also = [ArticleRef(article_id=a.id, title=a.title, source=a.source, url=a.url, published=a.published)
+                    for a in (copies.get(m) for m in candidate.also_reported_by) if a is not None]
             passages.append(Passage(rank=rank, score=round(candidate.score, 4), text=citation.cited_text,
-                                    citation=citation, scores=scores))
+                                    citation=citation, scores=scores, also_reported_by=also))
         return passages
 
 

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     lexical_weight: float = Field(default=1.0, ge=0.0, le=10.0, description="Weight of the BM25 ranking in fusion.")
     sentence_weight: float = Field(default=0.5, ge=0.0, le=1.0,
                                    description="Share of a passage's score that comes from its best sentence.")
+    mmr_lambda: float = Field(default=0.75, ge=0.0, le=1.0,
+                              description="MMR trade-off: 1 = relevance only, lower = more diverse passages.")
+    reranker: str | None = Field(
+        default=None, description="A sentence-transformers CrossEncoder (hub name or local path) to rerank with.")
 
     api_keys_file: Path | None = Field(
         default=None, description="JSON list of {name, sha256, scopes}: API keys, stored hashed (`kabar keys new`)."

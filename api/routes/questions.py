@@ -30,7 +30,8 @@ def _not_ready(service) -> None:
 def ask(body: AskRequest, service: ServiceDep, _: AskScope) -> AskResult:
     _not_ready(service)
     try:
-        return service.ask(body.question, k=body.k, mode=body.mode, filters=body.filters(), history=body.history)
+        return service.ask(body.question, k=body.k, mode=body.mode, filters=body.filters(), history=body.history,
+                           as_of=body.as_of)
     except QuestionError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
 
@@ -45,7 +46,7 @@ def ask_stream(body: AskRequest, service: ServiceDep, _: AskScope) -> StreamingR
     _not_ready(service)
     try:  # validation errors are still plain 4xx responses: nothing has been streamed yet
         steps = service.ask_steps(body.question, k=body.k, mode=body.mode, filters=body.filters(),
-                                  history=body.history)
+                                  history=body.history, as_of=body.as_of)
     except QuestionError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
     return StreamingResponse(_events(steps), media_type="text/event-stream",
@@ -79,11 +80,12 @@ def search(
     published_from: dt.date | None = None,
     published_to: dt.date | None = None,
     source: list[str] | None = Query(default=None, max_length=50),
+    as_of: dt.date | None = Query(default=None, description="Resolve relative times against this date."),
 ) -> SearchResult:
     _not_ready(service)
     if published_from and published_to and published_from > published_to:
         raise HTTPException(status_code=400, detail="published_from is after published_to")
     try:
-        return service.search(q, k=k, mode=mode, filters=Filters(published_from, published_to, source))
+        return service.search(q, k=k, mode=mode, filters=Filters(published_from, published_to, source), as_of=as_of)
     except QuestionError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
