@@ -54,6 +54,9 @@ def write_report(out: Path, meta: dict, metrics: dict, significance: dict, quest
                     "latency_ms": result.latency_ms,
                 }, ensure_ascii=False) + "\n")
     plots = _plots(out, questions, runs)
+    curve = calibration_curve(questions, runs.get("default", []))
+    if curve:
+        plots.append(_calibration_plot(out, curve, meta["settings"].get("min_answer_confidence", 0.5)))
     lines = [
         f"# Kabar evaluation: {meta['questions_file']}",
         "",
@@ -69,6 +72,7 @@ def write_report(out: Path, meta: dict, metrics: dict, significance: dict, quest
         "",
         "```json", json.dumps(significance, indent=2), "```",
         "",
+        *(_calibration_table(curve) if curve else []),
         *[f"![{name}]({name})" for name in plots],
         "",
         "Per-question results: `run.jsonl` (question, gold, top passages, answer).",
@@ -106,3 +110,54 @@ def _plots(out: Path, questions: list[Question], runs: dict[str, list[QuestionRe
     figure.savefig(out / "latency.png", dpi=80)
     plt.close(figure)
     return ["recall_at_k.png", "latency.png"]
+
+
+CALIBRATION_BINS = 10
+
+
+def calibration_curve(questions: list[Question], results: list[QuestionResult]) -> list[dict]:
+    """Per confidence bin: how many questions, and the share the archive can answer.
+
+    The confidence is fitted to mean "the archive holds the answer" (eval/calibrate.py), so a
+    well-calibrated curve follows the diagonal: of the questions at 0.8, about 80 % answerable.
+    """
+    kinds = {q.id: q.kind for q in questions}
+    points = [(r.confidence, kinds[r.question_id] != "unanswerable") for r in results if r.confidence is not None]
+    bins = []
+    for index in range(CALIBRATION_BINS):
+        low, high = index / CALIBRATION_BINS, (index + 1) / CALIBRATION_BINS
+        inside = [ok for c, ok in points if low <= c < high or (index == CALIBRATION_BINS - 1 and c == 1.0)]
+        if inside:
+            bins.append({"from": low, "to": high, "questions": len(inside),
+                         "answerable": round(sum(inside) / len(inside), 3)})
+    return bins
+
+
+def _calibration_table(curve: list[dict]) -> list[str]:
+    lines = ["## Calibration of the answer confidence (`default`)", "",
+             "| confidence | questions | share answerable |", "| --- | --- | --- |"]
+    lines += [f"| {b['from']:.1f}–{b['to']:.1f} | {b['questions']} | {b['answerable']:.3f} |" for b in curve]
+    return [*lines, ""]
+
+
+def _calibration_plot(out: Path, curve: list[dict], threshold: float) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(5, 4))
+    centres = [(b["from"] + b["to"]) / 2 for b in curve]
+    axis.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect")
+    axis.plot(centres, [b["answerable"] for b in curve], marker="o", label="default")
+    for x, b in zip(centres, curve):
+        axis.annotate(str(b["questions"]), (x, b["answerable"]), textcoords="offset points", xytext=(0, 6),
+                      fontsize=7, ha="center")
+    axis.axvline(threshold, color="red", linewidth=1, label=f"no answer below {threshold}")
+    axis.set(xlabel="confidence", ylabel="share of questions the archive answers", xlim=(0, 1), ylim=(0, 1.05),
+             title="Confidence calibration")
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(out / "calibration.png", dpi=80)
+    plt.close(figure)
+    return "calibration.png"

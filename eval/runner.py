@@ -66,7 +66,7 @@ def run_mode(service: Kabar, questions: list[Question], mode: str, k: int) -> li
         results.append(QuestionResult(
             question_id=question.id, mode=mode, articles=ranked_articles, passages=[p.text for p in answer.passages],
             answer=answer.answer.text if answer.answer else None,
-            confidence=answer.answer.confidence if answer.answer else None,
+            confidence=answer.confidence,
             citations_total=len(citations), citations_valid=valid, latency_ms=round(latency, 2),
         ))
     return results

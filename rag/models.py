@@ -75,7 +75,11 @@ class AskResult(BaseModel):
     passages: list[Passage]
     timings_ms: dict[str, float]
     searched_for: str | None = Field(
-        default=None, description="What was searched when the question was read as a follow-up of the history.")
+        default=None, description="What was searched, when it differs from the question (a follow-up read with "
+        "the question it refers to, or a relative time resolved to years).")
+    confidence: float | None = Field(
+        default=None, description="Calibrated confidence of the best answer sentence, also when it was too low "
+        "to answer (then `answer` is null).")
 
 
 class SearchResult(BaseModel):

@@ -29,6 +29,7 @@ MODES = ("default", "hybrid", "dense", "bm25")
 STAGES = ("time", "dedup", "mmr")
 TIME_BONUS = 0.02  # about the gap between the best and the fifth passage of a typical question
 MMR_POOL = 3  # MMR reorders the best k × this many candidates
+COPY_SIMILARITY = 0.98  # a passage this close to one already chosen is a copy: it goes last
 
 
 @dataclass(frozen=True)
@@ -223,7 +224,7 @@ def _diversify(snapshot: Snapshot, candidates: list[Candidate], k: int, weight: 
     remaining = list(range(1, len(candidates)))
     while remaining and len(chosen) < k:
         redundancy = similarity[np.ix_(remaining, chosen)].max(axis=1)
-        values = weight * relevance[remaining] - (1 - weight) * redundancy
+        values = weight * relevance[remaining] - (1 - weight) * redundancy - (redundancy >= COPY_SIMILARITY) * 10.0
         pick = remaining[int(np.argmax(values))]
         chosen.append(pick)
         remaining.remove(pick)

@@ -188,7 +188,8 @@ class Kabar:
         timings["answer"] = _ms(tick)
         timings["total"] = _ms(started)
         yield AskResult(question=question, answer=answer, no_answer_reason=reason, passages=passages,
-                        timings_ms=timings, searched_for=searched_for)
+                        timings_ms=timings, searched_for=searched_for,
+                        confidence=round(choice.confidence, 4) if choice is not None else None)
 
     def answer_choice(self, snapshot: Snapshot, question: str, query, candidates: list[Candidate],
                       articles: dict[str, Article] | None = None, avoid: set[str] | None = None):

@@ -59,7 +59,7 @@ def _events(steps: Iterator[SearchResult | AskResult]) -> Iterator[str]:
             if isinstance(step, SearchResult):
                 yield _event("sources", step.model_dump(mode="json", exclude={"timings_ms"}))
             else:
-                yield _event("answer", step.model_dump(mode="json", include={"answer", "no_answer_reason"}))
+                yield _event("answer", step.model_dump(mode="json", include={"answer", "no_answer_reason", "confidence"}))
                 yield _event("done", {"timings_ms": step.timings_ms})
     except Exception:  # the status line is sent; the reader still needs to hear that it failed
         log.exception("ask stream failed")

@@ -35,7 +35,7 @@
       server: (code) => `The archive server failed to answer (error ${code}). Try again later.`,
       interrupted: "The answer was interrupted. Try again.", loading: "Loading the article…",
       missing: "This article is no longer in the archive.", you: "You", kabar: "Archive",
-      conversation: "Conversation",
+      conversation: "Conversation", also: "Also reported by",
       hint: "Ask about the news in this archive, in any language. Every answer quotes an article and links to it.",
     },
     id: {
@@ -52,7 +52,7 @@
       server: (code) => `Server arsip gagal menjawab (galat ${code}). Coba lagi nanti.`,
       interrupted: "Jawaban terputus. Coba lagi.", loading: "Memuat artikel…",
       missing: "Artikel ini sudah tidak ada di arsip.", you: "Anda", kabar: "Arsip",
-      conversation: "Percakapan",
+      conversation: "Percakapan", also: "Juga diberitakan oleh",
       hint: "Tanyakan berita di arsip ini, dalam bahasa apa pun. Setiap jawaban mengutip artikel dan menautkannya.",
     },
   };
@@ -406,7 +406,9 @@
       const items = passages.map((passage, index) => h("li", {},
         h("button", { class: "source", type: "button", onclick: () => this.openArticle(passage.citation) },
           `[${index + 1}] `, describeSource(passage.citation, this.language)),
-        h("p", { class: "snippet" }, passage.text)));
+        h("p", { class: "snippet" }, passage.text),
+        (passage.also_reported_by || []).length ? h("p", { class: "meta also" }, `${this.t.also}: `,
+          passage.also_reported_by.map((copy) => copy.source || copy.title || copy.article_id).join(", ")) : null));
       const details = h("details", { class: "sources" },
         h("summary", {}, label || this.t.sources(passages.length)), h("ol", {}, items));
       message.append(details);

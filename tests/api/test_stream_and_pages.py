@@ -52,7 +52,7 @@ def test_the_stream_sends_sources_then_the_answer_then_done(client):
     assert [name for name, _ in events] == ["sources", "answer", "done"]
     sources, answer, done = (data for _, data in events)
     assert len(sources["passages"]) == 3
-    assert set(answer) == {"answer", "no_answer_reason"}
+    assert set(answer) == {"answer", "no_answer_reason", "confidence"}
     assert done["timings_ms"]["total"] > 0
 
 
