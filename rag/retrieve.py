@@ -158,21 +158,28 @@ def retrieve(
 
 
 def _prefer_time(snapshot: Snapshot, candidates: list[Candidate], context: Context) -> None:
-    """Passages and sentences whose events fall in the asked-for time move up a little."""
+    """Passages and sentences whose events fall in the asked-for time move up a little.
+
+    Only when the time tells candidates apart: in an archive of one year's news every passage
+    "matches 2005", and a bonus for all of them would only add noise.
+    """
     articles = snapshot.store.get_articles(list({c.chunk.article_id: None for c in candidates}))
+    matches: list[tuple[Candidate, list[ScoredSentence]]] = []
     for candidate in candidates:
         article = articles[candidate.chunk.article_id]
         reference, text = article.published, article.text
-        matched = False
-        for sentence in candidate.sentences:
-            if context.timeframe.matches(years_in(text[sentence.row.start:sentence.row.end], reference)):
-                sentence.bonus = TIME_BONUS
-                matched = True
-        if not matched and reference is not None and context.timeframe.years:
-            matched = reference.year in context.timeframe.years  # a report from that year
-        if matched:
-            candidate.score += TIME_BONUS
-            candidate.signals["time"] = 1.0
+        sentences = [s for s in candidate.sentences
+                     if context.timeframe.matches(years_in(text[s.row.start:s.row.end], reference))]
+        by_date = bool(context.timeframe.years) and reference is not None and reference.year in context.timeframe.years
+        if sentences or by_date:  # a sentence about that time, or a report from that year
+            matches.append((candidate, sentences))
+    if not matches or len(matches) > len(candidates) / 2:
+        return
+    for candidate, sentences in matches:
+        candidate.score += TIME_BONUS
+        candidate.signals["time"] = 1.0
+        for sentence in sentences:
+            sentence.bonus = TIME_BONUS
 
 
 def _collapse_duplicates(candidates: list[Candidate], canonical_of: dict[str, str]) -> list[Candidate]:
