@@ -13,7 +13,6 @@ The canonical article of a group is the first published (the original), then the
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,18 +93,3 @@ def refresh_groups(store) -> dict[str, str]:
     canonical_of = duplicate_groups(signatures, articles) if len(signatures) > 1 else {}
     store.replace_duplicates(canonical_of)
     return canonical_of
-
-
-def group_members(canonical_of: dict[str, str], article_ids: Iterable[str]) -> dict[str, list[str]]:
-    """For each given article: the other members of its group, canonical first."""
-    by_canonical: dict[str, list[str]] = {}
-    for member, canonical in canonical_of.items():
-        by_canonical.setdefault(canonical, []).append(member)
-    result = {}
-    for article_id in article_ids:
-        canonical = canonical_of.get(article_id)
-        if canonical is None:
-            continue
-        members = sorted(by_canonical[canonical], key=lambda m: (m != canonical, m))
-        result[article_id] = [m for m in members if m != article_id]
-    return result

@@ -201,17 +201,14 @@ def _collapse_duplicates(candidates: list[Candidate], canonical_of: dict[str, st
     collapsed = []
     for key in order:
         group = groups[key]
-        best = group[0]
-        canonical_passages = [c for c in group if c.chunk.article_id == key]
-        chosen = canonical_passages[0] if canonical_passages else best
-        chosen.score = max(chosen.score, best.score)
+        chosen = next((c for c in group if c.chunk.article_id == key), group[0])
+        chosen.score = max(chosen.score, group[0].score)
         others = sorted(m for m in members_of.get(key, []) if m != chosen.chunk.article_id)
-        chosen.also_reported_by = others
-        # Other passages of the chosen article stay; copies from the other outlets go.
-        collapsed.extend(c for c in group if c.chunk.article_id == chosen.chunk.article_id)
-        for c in group:
-            if c.chunk.article_id == chosen.chunk.article_id and c is not chosen:
-                c.also_reported_by = others
+        # Every passage of the chosen article stays and names the other outlets; their copies go.
+        kept = [c for c in group if c.chunk.article_id == chosen.chunk.article_id]
+        for candidate in kept:
+            candidate.also_reported_by = others
+        collapsed.extend(kept)
     collapsed.sort(key=lambda c: c.score, reverse=True)
     return collapsed
 

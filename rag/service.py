@@ -156,21 +156,24 @@ class Kabar:
 
     def _ask_steps(self, snapshot, question, k, mode, filters, history, as_of, started):
         timings: dict[str, float] = {}
-        searched = search_text(question, history)
-        searched = self._with_resolved_years(searched, mode, as_of)
+        with_topic = search_text(question, history)
+        follow_up = with_topic != question
+        searched = self._with_resolved_years(with_topic, mode, as_of)
         candidates, query = self._retrieve(snapshot, searched, k, mode, filters, timings, as_of)
         # One read of the cited articles serves the passages and the answer.
         articles = snapshot.store.get_articles([c.chunk.article_id for c in candidates])
         passages = self._passages(snapshot, candidates, articles)
         searched_for = searched if searched != question else None
-        answered = question if searched_for is None or search_text(question, history) != question else searched
+        # Word overlap is measured against the follow-up itself, or against the question with its years resolved.
+        answered = question if follow_up else searched
         yield SearchResult(question=question, passages=passages, timings_ms=dict(timings), searched_for=searched_for)
 
         tick = time.perf_counter()
         answer_candidates, answer_query = candidates, query
         if searched_for is not None:
-            # The topic came from the conversation, but the sentence must answer the follow-up itself:
-            # it is scored against both, so "how many cities does it connect?" finds the number.
+            # What was searched is not what was asked (the topic came from the conversation, or years
+            # were added): the sentence is scored against both, so "how many cities does it connect?"
+            # finds the number and "the next summit" still weighs the question's own words.
             mixed = query + self.embedder.encode_queries([question])[0]
             answer_query = mixed / max(float(np.linalg.norm(mixed)), 1e-9)
             answer_candidates = [Candidate(chunk=c.chunk, score=c.score, signals=c.signals) for c in candidates]
