@@ -47,7 +47,8 @@ def run_eval(corpus: list[Path], questions_file: Path, modes: list[str], setting
         "index_build_s": build_seconds, "k": k,
         "settings": {key: value for key, value in settings.model_dump(mode="json").items()
                      if key in ("chunk_size", "chunk_overlap", "candidate_pool", "min_answer_confidence", "rrf_k",
-                                "dense_weight", "lexical_weight", "sentence_weight")},
+                                "dense_weight", "lexical_weight", "sentence_weight",
+                                "bm25_weight", "overlap_weight")},
     }
     if out is not None:
         write_report(out, meta, metrics, tests, questions, runs)

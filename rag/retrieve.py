@@ -3,10 +3,12 @@
 - `bm25`: lexical only (Indonesian stemming and stopwords);
 - `dense`: the chunk vectors only, exact search — what every framework does by default;
 - `hybrid`: both, fused by reciprocal rank (weights configurable);
-- `default`: the hybrid pool, then each candidate is rescored by its best sentence: a chunk
-  holding one sentence that answers the question beats a chunk vaguely about the topic; then a
-  bonus for passages about the time the question asks for, near-duplicate articles collapsed into
-  one result ("also reported by"), and MMR so the top passages are not copies of one paragraph.
+- `default`: the hybrid pool, then each candidate is rescored from four signals: its cosine, its
+  best sentence's cosine (a chunk holding one sentence that answers the question beats a chunk
+  vaguely about the topic), its BM25 score relative to the question's best, and how much of the
+  question's rare vocabulary (names, numbers) it contains; then a bonus for passages about the time
+  the question asks for, near-duplicate articles collapsed into one result ("also reported by"),
+  and MMR so the top passages are not copies of one paragraph.
 
 Each stage of `default` can be switched off for measurement: `default-no-time`, `default-no-dedup`,
 `default-no-mmr` (suffixes combine: `default-no-time-no-mmr`).
@@ -61,12 +63,20 @@ class Filters:
 
 @dataclass
 class Fusion:
-    """Reciprocal-rank fusion: score = Σ weight / (k + rank)."""
+    """How the two rankings are combined.
+
+    `hybrid` fuses by reciprocal rank: score = Σ weight / (k + rank). `default` rescores the fused
+    pool: (1 − s)·cosine + s·best-sentence cosine + b·BM25/best BM25 + o·rare-word overlap. Ranks
+    throw away how far apart two candidates are; the scores keep it, and on every public set the
+    scores won (`python -m eval.tune_fusion` searches b, s and o; the defaults are its choice).
+    """
 
     k: int = 60
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
     sentence_weight: float = 0.5
+    bm25_weight: float = 0.02
+    overlap_weight: float = 0.04
 
 
 @dataclass
@@ -97,6 +107,7 @@ class Context:
     canonical_of: dict[str, str] = field(default_factory=dict)
     mmr_lambda: float = 0.75
     rerank: Callable[[list[Candidate]], list[float]] | None = None  # e.g. a CrossEncoder: scores per candidate
+    overlap: Callable[[str], float] | None = None  # share of the question's rare words a text contains
 
 
 def retrieve(
@@ -138,11 +149,16 @@ def retrieve(
 
     _fill_dense_scores(snapshot, query, candidates)
     score_sentences(snapshot, query, candidates)
+    _fill_overlap(snapshot, candidates, context.overlap)
+    top_bm25 = max((c.signals.get("bm25", 0.0) for c in candidates), default=0.0) or 1.0
     for candidate in candidates:
         best = candidate.best_sentence
-        candidate.score = (1 - fusion.sentence_weight) * candidate.signals["dense"] + fusion.sentence_weight * (
-            best.score if best else 0.0
-        ) + candidate.signals["rrf"]
+        candidate.score = (
+            (1 - fusion.sentence_weight) * candidate.signals["dense"]
+            + fusion.sentence_weight * (best.score if best else 0.0)
+            + fusion.bm25_weight * candidate.signals.get("bm25", 0.0) / top_bm25
+            + fusion.overlap_weight * candidate.signals.get("overlap", 0.0)
+        )
     if context.rerank is not None:
         for candidate, score in zip(candidates, context.rerank(candidates)):
             candidate.signals["reranker"] = score
@@ -255,6 +271,19 @@ def _fill_dense_scores(snapshot: Snapshot, query: npt.NDArray[np.float32], candi
         vectors = snapshot.chunk_vectors.vectors_for([c.chunk.id for c in missing])
         for candidate, score in zip(missing, vectors @ query.reshape(-1)):
             candidate.signals["dense"] = float(score)
+
+
+def _fill_overlap(snapshot: Snapshot, candidates: list[Candidate], overlap: Callable[[str], float] | None) -> None:
+    """The question's rare words found in each passage (headline included, as it was indexed)."""
+    if overlap is None or not candidates:
+        return
+    articles = snapshot.store.get_articles(list({c.chunk.article_id: None for c in candidates}))
+    for candidate in candidates:
+        article, chunk = articles[candidate.chunk.article_id], candidate.chunk
+        text = article.text[chunk.start:chunk.end]
+        if chunk.start == 0 and article.title:
+            text = f"{article.title}\n{text}"
+        candidate.signals["overlap"] = overlap(text)
 
 
 def score_sentences(snapshot: Snapshot, query: npt.NDArray[np.float32], candidates: list[Candidate]) -> None:

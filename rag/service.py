@@ -263,11 +263,16 @@ class Kabar:
             canonical_of=self._canonical_of(snapshot),
             mmr_lambda=self.settings.mmr_lambda,
             rerank=self.reranker.scorer(snapshot, question) if self.reranker and mode.startswith("default") else None,
+            overlap=self._overlap_with(snapshot, question),
         )
         candidates = retrieve(snapshot, query, question, k=k, pool=self.settings.candidate_pool, mode=mode,
                               filters=filters, fusion=self.settings.fusion(), context=context)
         timings["retrieve"] = _ms(tick)
         return candidates, query
+
+    def _overlap_with(self, snapshot: Snapshot, question: str):
+        terms, question_tokens = self._term_statistics(snapshot), tokens(question)
+        return lambda text: terms.overlap(question_tokens, text)
 
     @staticmethod
     def _canonical_of(snapshot: Snapshot) -> dict[str, str]:

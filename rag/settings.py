@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     lexical_weight: float = Field(default=1.0, ge=0.0, le=10.0, description="Weight of the BM25 ranking in fusion.")
     sentence_weight: float = Field(default=0.5, ge=0.0, le=1.0,
                                    description="Share of a passage's score that comes from its best sentence.")
+    bm25_weight: float = Field(default=0.02, ge=0.0, le=1.0,
+                               description="Weight of BM25 (relative to the question's best) in default's score.")
+    overlap_weight: float = Field(default=0.04, ge=0.0, le=1.0,
+                                  description="Weight of the question's rare words found in a passage.")
     mmr_lambda: float = Field(default=0.75, ge=0.0, le=1.0,
                               description="MMR trade-off: 1 = relevance only, lower = more diverse passages.")
     reranker: str | None = Field(
@@ -99,7 +103,8 @@ class Settings(BaseSettings):
         from rag.retrieve import Fusion
 
         return Fusion(k=self.rrf_k, dense_weight=self.dense_weight, lexical_weight=self.lexical_weight,
-                      sentence_weight=self.sentence_weight)
+                      sentence_weight=self.sentence_weight, bm25_weight=self.bm25_weight,
+                      overlap_weight=self.overlap_weight)
 
     def apply_process_environment(self) -> None:
         """Set the process-wide variables that native libraries read once, at load time.
