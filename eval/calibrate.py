@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 
 from rag.answer import CALIBRATION_FILE, Calibration
-from rag.retrieve import retrieve
 from rag.service import Kabar
 from rag.settings import Settings
 
@@ -29,9 +28,8 @@ def collect(service: Kabar, questions: list[dict], label_mode: str) -> list[tupl
     rows = []
     snapshot = service.snapshot
     for item in questions:
-        query = service.embedder.encode_queries([item["question"]])[0]
-        candidates = retrieve(snapshot, query, item["question"], k=5, pool=service.settings.candidate_pool,
-                              fusion=service.settings.fusion())
+        # The same retrieval as a served question, so the curve is fitted on the features it will see.
+        candidates, query = service._retrieve(snapshot, item["question"], 5, "default", None, {})
         choice = service.answer_choice(snapshot, item["question"], query, candidates)
         if choice is None:
             continue

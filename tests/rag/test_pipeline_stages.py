@@ -106,3 +106,26 @@ def test_any_cross_encoder_by_path_reranks_the_pool(syndicated):
     assert all(0.0 <= p.scores["reranker"] <= 1.0 for p in result.passages)
     plain = syndicated.search("harga beras Jakarta", k=3, mode="dense")
     assert all("reranker" not in p.scores for p in plain.passages)
+
+
+def test_a_passage_naming_the_question_s_rare_words_gains_by_the_overlap_weight(tmp_path: Path, cache_dir: Path):
+    """The rare-word overlap is measured per passage, reported, and adds exactly its weight times itself."""
+    records = [
+        article("common", "Banjir besar merendam rumah warga setelah hujan deras. Banjir juga menutup jalan.",
+                "A", "2024-01-02", title="Banjir di kota"),
+        article("named", "Warga Cikarang mengungsi ke masjid.", "B", "2024-01-02", title="Pengungsi"),
+    ]
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    settings = build_index(tmp_path / "index", "hashing", cache_dir, paths=[corpus])
+
+    def passages(overlap_weight: float) -> dict[str, tuple[float, float]]:
+        service = Kabar(settings.model_copy(update={"overlap_weight": overlap_weight}))
+        found = service.search("Cikarang banjir", k=2, mode="default-no-mmr").passages
+        return {p.citation.article_id: (p.score, p.scores["overlap"]) for p in found}
+
+    without, weighted = passages(0.0), passages(0.5)
+    # "Cikarang" is named once in the archive, "banjir" three times: it carries most of the weight.
+    assert without["named"][1] > 0.5 > without["common"][1] > 0.0
+    for article_id, (score, overlap) in without.items():
+        assert weighted[article_id][0] == pytest.approx(score + 0.5 * overlap, abs=2e-4)
