@@ -29,8 +29,12 @@ class QuestionResult(BaseModel):
     latency_ms: float
 
 
-def article_run(results: list[QuestionResult]) -> dict[str, dict[str, float]]:
-    return {r.question_id: {a: 1.0 / rank for rank, a in enumerate(r.articles, start=1)} for r in results}
+def rankings_of(results: list[QuestionResult]) -> dict[str, list[str]]:
+    return {r.question_id: r.articles for r in results}
+
+
+def article_run(rankings: dict[str, list[str]]) -> dict[str, dict[str, float]]:
+    return {qid: {a: 1.0 / rank for rank, a in enumerate(articles, start=1)} for qid, articles in rankings.items()}
 
 
 def qrels_for(questions: list[Question]) -> dict[str, dict[str, int]]:
@@ -38,10 +42,15 @@ def qrels_for(questions: list[Question]) -> dict[str, dict[str, int]]:
 
 
 def ir_metrics(questions: list[Question], results: list[QuestionResult]) -> dict[str, float]:
+    return ranking_metrics(qrels_for(questions), rankings_of(results), IR_METRICS)
+
+
+def ranking_metrics(qrels: dict[str, dict[str, int]], rankings: dict[str, list[str]],
+                    names: list[str]) -> dict[str, float]:
+    """ranx over ranked article lists; questions with no gold are left out, unranked ones score 0."""
     from ranx import Qrels, Run, evaluate
 
-    qrels = qrels_for(questions)
-    run = {qid: docs for qid, docs in article_run(results).items() if qid in qrels}
+    run = {qid: docs for qid, docs in article_run(rankings).items() if qid in qrels}
     if not qrels:
         return {}
     for qid in qrels:
@@ -49,7 +58,9 @@ def ir_metrics(questions: list[Question], results: list[QuestionResult]) -> dict
     run = {qid: docs or {"\u2205": 0.0} for qid, docs in run.items()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        scores = evaluate(Qrels(qrels), Run(run), IR_METRICS, make_comparable=True)
+        scores = evaluate(Qrels(qrels), Run(run), names, make_comparable=True)
+    if len(names) == 1:  # ranx returns a bare number for a single metric
+        scores = {names[0]: scores}
     return {name: round(float(value), 4) for name, value in scores.items()}
 
 
@@ -102,7 +113,7 @@ def significance(questions: list[Question], runs: dict[str, list[QuestionResult]
         return {}
     ranx_runs = []
     for mode, results in runs.items():
-        run = {qid: docs for qid, docs in article_run(results).items() if qid in qrels}
+        run = {qid: docs for qid, docs in article_run(rankings_of(results)).items() if qid in qrels}
         for qid in qrels:
             run[qid] = run.get(qid) or {"\u2205": 0.0}
         ranx_runs.append(Run(run, name=mode))

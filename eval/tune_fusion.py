@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from eval.metrics import ranking_metrics
 from eval.questions import load_questions
 from rag.service import Kabar
 from rag.settings import Settings
@@ -53,20 +54,15 @@ def pool_signals(service: Kabar, questions_path: Path, limit: int) -> list[tuple
 
 
 def mrr_at_10(pools, sentence: float, bm25: float, overlap: float) -> float:
+    """MRR@10 over articles (ranx, as in `kabar eval`) when the pools are ranked with these weights."""
     weights = np.array([1 - sentence, sentence, bm25, overlap])
-    total = 0.0
-    for signals, gold, articles in pools:
-        seen: list[str] = []
-        for i in np.argsort(-(signals @ weights), kind="stable"):
-            if articles[i] in seen:
-                continue
-            seen.append(articles[i])
-            if gold[i]:
-                total += 1 / len(seen)
-                break
-            if len(seen) == 10:
-                break
-    return total / max(len(pools), 1)
+    qrels, rankings = {}, {}
+    for number, (signals, gold, articles) in enumerate(pools):
+        qid = str(number)
+        qrels[qid] = {a: 1 for a, is_gold in zip(articles, gold) if is_gold} or {"\u2205gold": 1}
+        order = np.argsort(-(signals @ weights), kind="stable")
+        rankings[qid] = list(dict.fromkeys(articles[i] for i in order))
+    return ranking_metrics(qrels, rankings, ["mrr@10"]).get("mrr@10", 0.0)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from index.snapshot import Snapshot
 from index.store import ChunkRow, SentenceRow
+from rag.models import Article
 from rag.timeframe import TimeFrame, years_in
 
 MODES = ("default", "hybrid", "dense", "bm25")
@@ -149,7 +150,9 @@ def retrieve(
 
     _fill_dense_scores(snapshot, query, candidates)
     score_sentences(snapshot, query, candidates)
-    _fill_overlap(snapshot, candidates, context.overlap)
+    # One read of the pool's articles serves the overlap and the time stage.
+    articles = snapshot.store.get_articles(list({c.chunk.article_id: None for c in candidates}))
+    _fill_overlap(articles, candidates, context.overlap)
     top_bm25 = max((c.signals.get("bm25", 0.0) for c in candidates), default=0.0) or 1.0
     for candidate in candidates:
         best = candidate.best_sentence
@@ -164,7 +167,7 @@ def retrieve(
             candidate.signals["reranker"] = score
             candidate.score = score
     if "time" in pipeline.stages and context.timeframe is not None:
-        _prefer_time(snapshot, candidates, context)
+        _prefer_time(articles, candidates, context)
     candidates.sort(key=lambda c: c.score, reverse=True)
     if "dedup" in pipeline.stages and context.canonical_of:
         candidates = _collapse_duplicates(candidates, context.canonical_of)
@@ -173,13 +176,12 @@ def retrieve(
     return candidates[:k]
 
 
-def _prefer_time(snapshot: Snapshot, candidates: list[Candidate], context: Context) -> None:
+def _prefer_time(articles: dict[str, Article], candidates: list[Candidate], context: Context) -> None:
     """Passages and sentences whose events fall in the asked-for time move up a little.
 
     Only when the time tells candidates apart: in an archive of one year's news every passage
     "matches 2005", and a bonus for all of them would only add noise.
     """
-    articles = snapshot.store.get_articles(list({c.chunk.article_id: None for c in candidates}))
     matches: list[tuple[Candidate, list[ScoredSentence]]] = []
     for candidate in candidates:
         article = articles[candidate.chunk.article_id]
@@ -273,11 +275,11 @@ def _fill_dense_scores(snapshot: Snapshot, query: npt.NDArray[np.float32], candi
             candidate.signals["dense"] = float(score)
 
 
-def _fill_overlap(snapshot: Snapshot, candidates: list[Candidate], overlap: Callable[[str], float] | None) -> None:
+def _fill_overlap(articles: dict[str, Article], candidates: list[Candidate],
+                  overlap: Callable[[str], float] | None) -> None:
     """The question's rare words found in each passage (headline included, as it was indexed)."""
-    if overlap is None or not candidates:
+    if overlap is None:
         return
-    articles = snapshot.store.get_articles(list({c.chunk.article_id: None for c in candidates}))
     for candidate in candidates:
         article, chunk = articles[candidate.chunk.article_id], candidate.chunk
         text = article.text[chunk.start:chunk.end]
