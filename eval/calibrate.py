@@ -5,9 +5,14 @@ the sets' unanswerable questions, plus questions from other sets asked of an arc
 that does not cover them — the situation of a reader asking the news archive about a
 story it never ran. The fitted curve is written to rag/calibration.json per embedder.
 
-    python -m eval.calibrate --case INDEX_DIR=QUESTIONS.jsonl[:LABEL[:LIMIT]] ... [--write]
+    python -m eval.calibrate --case INDEX_DIR=QUESTIONS.jsonl[:LABEL[:LIMIT]] ... [--refuse 0.8] [--write]
 
-LABEL is `gold` (answerable ⇒ 1, unanswerable ⇒ 0, the default) or `negative` (all 0).
+LABEL is `gold` (answerable ⇒ 1, unanswerable ⇒ 0, the default), `negative` (all 0) or
+`answerable` (only the answerable questions, ⇒ 1).
+
+The logistic fit gives the direction; `--refuse` sets the operating point: the curve's bias is
+moved so that the served threshold (`KABAR_MIN_ANSWER_CONFIDENCE`, 0.5) refuses that share of
+the fitted unanswerable questions, and no more answerable ones than that costs.
 """
 
 from __future__ import annotations
@@ -35,8 +40,33 @@ def collect(service: Kabar, questions: list[dict], label_mode: str) -> list[tupl
             continue
         f = choice.features
         label = 0 if label_mode == "negative" else int(bool(item["gold_doc_ids"]))
-        rows.append(([f.cosine, f.z, f.lexical], label))
+        rows.append(([f.cosine, f.z, f.lexical, f.unseen], label))
     return rows
+
+
+LABEL_MODES = ("gold", "negative", "answerable")
+
+
+def parse_case_spec(spec: str) -> tuple[str, str, int]:
+    """`QUESTIONS.jsonl[:LABEL[:LIMIT]]` → (path, label, limit); 0 means every question."""
+    path, *rest = spec.split(":")
+    label_mode = rest[0] if rest else "gold"
+    if label_mode not in LABEL_MODES or len(rest) > 2 or (len(rest) == 2 and not rest[1].isdigit()):
+        raise SystemExit(f"bad case {spec!r}: expected QUESTIONS.jsonl[:{'|'.join(LABEL_MODES)}[:LIMIT]]")
+    return path, label_mode, int(rest[1]) if len(rest) == 2 else 0
+
+
+def operating_bias(negative_logits: np.ndarray, refuse: float) -> float:
+    """How much to add to the fitted logit so that `refuse` of the negatives fall below 0.5.
+
+    Class-balanced fitting puts 0.5 wherever the two classes weigh the same, which says nothing
+    about what a reader wants; the share of unanswerable questions refused is what they notice.
+    """
+    if not 0.0 < refuse < 1.0:
+        raise SystemExit("--refuse must be between 0 and 1")
+    if len(negative_logits) == 0:
+        raise SystemExit("no unanswerable questions to set the operating point on")
+    return -float(np.quantile(negative_logits, refuse))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--case", action="append", required=True)
     parser.add_argument("--write", action="store_true", help="store the curve in rag/calibration.json")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--refuse", type=float, default=0.8,
+                        help="share of the unanswerable questions the 0.5 threshold refuses (default 0.8)")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     rows: list[tuple[list[float], int]] = []
@@ -51,11 +83,13 @@ def main(argv: list[str] | None = None) -> int:
     names = []
     for case in args.case:
         index_dir, spec = case.split("=", 1)
-        path, label_mode, limit = (spec.split(":") + ["gold", "0"])[:3]
+        path, label_mode, limit = parse_case_spec(spec)
         questions = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+        if label_mode == "answerable":
+            questions, label_mode = [q for q in questions if q["gold_doc_ids"]], "gold"
         rng.shuffle(questions)
-        if int(limit):
-            questions = questions[: int(limit)]
+        if limit:
+            questions = questions[:limit]
         service = Kabar(Settings(index_dir=Path(index_dir)))
         key = service.embedder.spec.key
         got = collect(service, questions, label_mode)
@@ -68,10 +102,13 @@ def main(argv: list[str] | None = None) -> int:
     x = np.array([r[0] for r in rows])
     y = np.array([r[1] for r in rows])
     model = LogisticRegression(class_weight="balanced", C=10.0, max_iter=1000).fit(x, y)
-    (w_cos, w_z, w_lex), bias = model.coef_[0], float(model.intercept_[0])
-    curve = Calibration(w_cosine=float(w_cos), w_z=float(w_z), w_lexical=float(w_lex), bias=bias,
-                        fitted_on="; ".join(names))
-    probabilities = model.predict_proba(x)[:, 1]
+    weights = model.coef_[0]
+    logits = x @ weights + float(model.intercept_[0])
+    bias = operating_bias(logits[y == 0], args.refuse) + float(model.intercept_[0])
+    w_cos, w_z, w_lex, w_unseen = (float(w) for w in weights)
+    curve = Calibration(w_cosine=w_cos, w_z=w_z, w_lexical=w_lex, w_unseen=w_unseen, bias=bias,
+                        fitted_on="; ".join(names) + f"; refuse {args.refuse:.2f}")
+    probabilities = 1.0 / (1.0 + np.exp(-(x @ weights + bias)))
     print(json.dumps(curve.model_dump(), indent=2))
     print("threshold  answerable-refused  unanswerable-answered")
     for threshold in (0.3, 0.4, 0.5, 0.6, 0.7):

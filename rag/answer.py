@@ -5,8 +5,11 @@ means little on its own. Three signals together do: the best sentence's cosine, 
 it stands out from ordinary prose (its z-score against the question's similarity to a
 fixed set of reference sentences, the same for every archive, so a curve fitted on one
 archive holds for another, even a two-article one whose every sentence is on topic),
-and how much of the question's rare vocabulary (names, numbers) its passage contains. A logistic curve over the three, fitted on public question sets by
-`kabar calibrate`, turns them into a confidence in [0, 1].
+and how much of the question's rare vocabulary (names, numbers) its passage contains. The
+fourth says how far that overlap can be trusted: the share of the question's words the archive
+has never seen, high for a question asked in another language than the archive's (its words
+are missing from every passage, not just from this one). A logistic curve over the four,
+fitted on public question sets by `python -m eval.calibrate`, turns them into a confidence in [0, 1].
 """
 
 from __future__ import annotations
@@ -30,16 +33,18 @@ PASSAGE_WEIGHT = 0.1
 
 
 class Calibration(BaseModel):
-    """confidence = sigmoid(w_cosine·cosine + w_z·z + w_lexical·lexical + bias), per embedder."""
+    """confidence = sigmoid(w_cosine·cosine + w_z·z + w_lexical·lexical + w_unseen·unseen + bias), per embedder."""
 
     w_cosine: float
     w_z: float
     w_lexical: float = 0.0
+    w_unseen: float = 0.0
     bias: float
     fitted_on: str = ""
 
     def confidence(self, features: AnswerFeatures) -> float:
-        x = self.w_cosine * features.cosine + self.w_z * features.z + self.w_lexical * features.lexical + self.bias
+        x = (self.w_cosine * features.cosine + self.w_z * features.z + self.w_lexical * features.lexical
+             + self.w_unseen * features.unseen + self.bias)
         return 1.0 / (1.0 + math.exp(-max(min(x, 50.0), -50.0)))
 
 
@@ -78,6 +83,7 @@ class AnswerFeatures(BaseModel):
     cosine: float
     z: float
     lexical: float
+    unseen: float = 0.0
 
 
 class AnswerChoice(BaseModel):
@@ -104,11 +110,12 @@ def choose_answer(
     overlap: Callable[[str], float],
     text_of: Callable[[str, int, int], str],
     top_passages: int = 3,
+    unseen: float = 0.0,
 ) -> AnswerChoice | None:
     """The best sentence among the top passages, with the features behind its confidence.
 
     `overlap(text)` is the question's rare-word overlap with a text; `text_of(article, start, end)`
-    reads the archive.
+    reads the archive; `unseen` is the share of the question's words the archive never uses.
     """
     best = None
     for candidate in candidates[:top_passages]:
@@ -125,6 +132,6 @@ def choose_answer(
         return None
     _, sentence, lexical = best
     features = AnswerFeatures(cosine=sentence.score, z=background_z(sentence.score, query, background),
-                              lexical=lexical)
+                              lexical=lexical, unseen=unseen)
     return AnswerChoice(article_id=sentence.row.article_id, start=sentence.row.start, end=sentence.row.end,
                         features=features, confidence=calibration.confidence(features))

@@ -13,6 +13,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
+from index.lexical import is_indonesian
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 _APOSTROPHES = re.compile(r"[’'`]")
 
@@ -60,3 +62,18 @@ class TermStatistics:
             if token in present or (len(token) >= 5 and token[:5] in prefixes):
                 matched += weight
         return matched / total if total else 0.0
+
+    def unseen(self, question_tokens: list[str]) -> float:
+        """Share of the question's (idf-weighted) words that are neither in the archive nor Indonesian, in [0, 1].
+
+        It tells the two reasons for a low overlap apart. An English question about Indonesian
+        news shares only its names with the archive, and its other words are foreign to it;
+        an Indonesian question about a story the archive never ran uses Indonesian words but finds
+        them in no passage. The dictionary keeps this true of a two-article archive, where most
+        Indonesian words have not been seen yet. The answer's confidence weighs the overlap by this.
+        """
+        weights = {token: self.idf(token) for token in dict.fromkeys(question_tokens)}
+        total = sum(weights.values())
+        missing = sum(weight for token, weight in weights.items()
+                      if not self.df.get(token) and not token.isdigit() and not is_indonesian(token))
+        return missing / total if total else 0.0

@@ -224,7 +224,7 @@ class Kabar:
 
         return choose_answer(top, query, self.reference_vectors, self.calibration,
                              overlap=lambda text: terms.overlap(question_tokens, text), text_of=text_of,
-                             top_passages=ANSWER_PASSAGES)
+                             top_passages=ANSWER_PASSAGES, unseen=terms.unseen(question_tokens))
 
     @staticmethod
     def _term_statistics(snapshot: Snapshot) -> TermStatistics:

@@ -18,6 +18,15 @@ def test_names_match_across_spelling_variants_by_prefix():
     assert stats.overlap(tokens("Why Xi'an?"), "Kota Xian") == 1.0
 
 
+def test_unseen_words_tell_a_question_in_another_language_from_a_story_the_archive_never_ran():
+    stats = TermStatistics(["KTT Tiongkok-Asia Tengah digelar di Kazakhstan pada 2025", "Xi'an kota tua"])
+    assert stats.unseen(tokens("Will the next summit be held in Kazakhstan?")) > 0.5
+    # Indonesian words this small archive has never used are still Indonesian: the story is missing, not the language.
+    assert stats.unseen(tokens("Kapan Piala Dunia dimulai?")) == 0.0
+    assert stats.unseen(tokens("KTT di Kazakhstan 2030")) == 0.0
+    assert stats.unseen([]) == 0.0
+
+
 def test_z_score_measures_how_far_a_score_stands_out():
     rng = np.random.default_rng(0)
     background = rng.normal(size=(50, 8)).astype(np.float32)
@@ -28,10 +37,10 @@ def test_z_score_measures_how_far_a_score_stands_out():
 
 
 def test_confidence_rises_with_every_signal():
-    curve = Calibration(w_cosine=3.0, w_z=1.5, w_lexical=3.0, bias=-9.0)
+    curve = Calibration(w_cosine=3.0, w_z=1.5, w_lexical=3.0, w_unseen=2.0, bias=-9.0)
     low = curve.confidence(AnswerFeatures(cosine=0.78, z=2.0, lexical=0.0))
     for better in (AnswerFeatures(cosine=0.85, z=2.0, lexical=0.0), AnswerFeatures(cosine=0.78, z=5.0, lexical=0.0),
-                   AnswerFeatures(cosine=0.78, z=2.0, lexical=0.8)):
+                   AnswerFeatures(cosine=0.78, z=2.0, lexical=0.8), AnswerFeatures(cosine=0.78, z=2.0, lexical=0.0, unseen=0.9)):
         assert curve.confidence(better) > low
     assert 0.0 <= low <= 1.0
 
@@ -39,6 +48,8 @@ def test_confidence_rises_with_every_signal():
 def test_the_shipped_calibration_and_reference_set_load():
     curves = load_calibrations()
     assert "e5:multilingual-e5-small-q4/original" in curves
+    # Fitted so that a question in another language is not refused merely for sharing no words with the archive.
+    assert curves["e5:multilingual-e5-small-q4/original"].w_unseen > 0
     assert len(load_reference_sentences()) == 400
 
 

@@ -1,0 +1,60 @@
+"""Fitting the "no answer" curve: the operating point, and the command on a real index."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from eval.calibrate import main, operating_bias, parse_case_spec
+from tests.conftest import SUMMIT_ARTICLE, build_index
+
+
+def test_the_operating_point_refuses_the_asked_share_of_unanswerable_questions():
+    logits = np.linspace(-3.0, 3.0, 101)
+    for refuse in (0.5, 0.8, 0.95):
+        assert np.mean(logits + operating_bias(logits, refuse) < 0) == pytest.approx(refuse, abs=0.011)
+
+
+@pytest.mark.parametrize("refuse", [0.0, 1.0, 1.5])
+def test_a_share_outside_zero_and_one_is_a_clear_error(refuse):
+    with pytest.raises(SystemExit, match="between 0 and 1"):
+        operating_bias(np.zeros(3), refuse)
+
+
+def test_a_case_names_its_questions_their_label_and_how_many():
+    assert parse_case_spec("q.jsonl") == ("q.jsonl", "gold", 0)
+    assert parse_case_spec("q.jsonl:negative") == ("q.jsonl", "negative", 0)
+    assert parse_case_spec("q.jsonl:answerable:900") == ("q.jsonl", "answerable", 900)
+    for bad in ("q.jsonl:maybe", "q.jsonl:gold:many", "q.jsonl:gold:1:2"):
+        with pytest.raises(SystemExit, match="bad case"):
+            parse_case_spec(bad)
+
+
+def test_the_command_fits_on_answerable_and_foreign_questions_without_writing(tmp_path: Path, cache_dir: Path,
+                                                                             capsys, monkeypatch):
+    settings = build_index(tmp_path / "index", "hashing", cache_dir)
+    monkeypatch.setenv("KABAR_CACHE_DIR", str(cache_dir))
+    answerable = tmp_path / "ours" / "questions.jsonl"
+    foreign = tmp_path / "theirs" / "questions.jsonl"
+    for path in (answerable, foreign):
+        path.parent.mkdir()
+    answerable.write_text("".join(json.dumps({"id": f"a{i}", "question": q, "gold_doc_ids": [SUMMIT_ARTICLE],
+                                              "answers": ["Kazakhstan"]}) + "\n"
+                                  for i, q in enumerate(["Di mana KTT Tiongkok-Asia Tengah 2025?",
+                                                         "Which country hosts the 2025 summit?"])))
+    foreign.write_text("".join(json.dumps({"id": f"f{i}", "question": q, "gold_doc_ids": ["elsewhere"]}) + "\n"
+                               for i, q in enumerate(["Berapa harga beras di Surabaya?",
+                                                      "Who won the football cup in Brazil?"])))
+    shipped = (Path(__file__).resolve().parents[2] / "rag" / "calibration.json").read_text()
+    assert main(["--case", f"{settings.index_dir}={answerable}",
+                 "--case", f"{settings.index_dir}={foreign}:negative", "--refuse", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "ours@index(gold,2): positives 2, negatives 0" in out
+    assert "theirs@index(negative,2): positives 0, negatives 2" in out
+    curve = json.loads(out[out.index("{"):out.index("}") + 1])
+    assert set(curve) >= {"w_cosine", "w_z", "w_lexical", "w_unseen", "bias"}
+    assert "refuse 0.50" in curve["fitted_on"]
+    assert (Path(__file__).resolve().parents[2] / "rag" / "calibration.json").read_text() == shipped
