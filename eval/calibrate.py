@@ -102,13 +102,13 @@ def main(argv: list[str] | None = None) -> int:
     x = np.array([r[0] for r in rows])
     y = np.array([r[1] for r in rows])
     model = LogisticRegression(class_weight="balanced", C=10.0, max_iter=1000).fit(x, y)
-    weights = model.coef_[0]
-    logits = x @ weights + float(model.intercept_[0])
-    bias = operating_bias(logits[y == 0], args.refuse) + float(model.intercept_[0])
-    w_cos, w_z, w_lex, w_unseen = (float(w) for w in weights)
-    curve = Calibration(w_cosine=w_cos, w_z=w_z, w_lexical=w_lex, w_unseen=w_unseen, bias=bias,
+    logits = model.decision_function(x)
+    shift = operating_bias(logits[y == 0], args.refuse)
+    w_cos, w_z, w_lex, w_unseen = (float(w) for w in model.coef_[0])
+    curve = Calibration(w_cosine=w_cos, w_z=w_z, w_lexical=w_lex, w_unseen=w_unseen,
+                        bias=float(model.intercept_[0]) + shift,
                         fitted_on="; ".join(names) + f"; refuse {args.refuse:.2f}")
-    probabilities = 1.0 / (1.0 + np.exp(-(x @ weights + bias)))
+    probabilities = 1.0 / (1.0 + np.exp(-(logits + shift)))
     print(json.dumps(curve.model_dump(), indent=2))
     print("threshold  answerable-refused  unanswerable-answered")
     for threshold in (0.3, 0.4, 0.5, 0.6, 0.7):

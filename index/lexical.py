@@ -38,17 +38,11 @@ def _stem(word: str) -> str:
     return word if word.isdigit() else (stemmer.stem(word) or word)
 
 
-@lru_cache(maxsize=1)
-def _indonesian_roots() -> frozenset[str]:
-    from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
-
-    return frozenset(StemmerFactory().get_words_from_file())
-
-
 def is_indonesian(word: str) -> bool:
-    """Whether a lower-cased word is Indonesian: its root is in Sastrawi's dictionary (30,000 roots)."""
-    roots = _indonesian_roots()
-    return word in roots or _stem(word) in roots
+    """Whether a lower-cased word is Indonesian: its root is in the stemmer's own dictionary (30,000 roots)."""
+    stemmer, _ = _sastrawi()
+    roots = stemmer.delegatedStemmer.get_dictionary()
+    return roots.contains(word) or roots.contains(_stem(word))
 
 
 def analyze(text: str) -> list[str]:

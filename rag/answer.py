@@ -6,8 +6,8 @@ it stands out from ordinary prose (its z-score against the question's similarity
 fixed set of reference sentences, the same for every archive, so a curve fitted on one
 archive holds for another, even a two-article one whose every sentence is on topic),
 and how much of the question's rare vocabulary (names, numbers) its passage contains. The
-fourth says how far that overlap can be trusted: the share of the question's words the archive
-has never seen, high for a question asked in another language than the archive's (its words
+fourth says how far that overlap can be trusted: the share of the question's words that are
+neither in the archive nor Indonesian, high for a question asked in another language (its words
 are missing from every passage, not just from this one). A logistic curve over the four,
 fitted on public question sets by `python -m eval.calibrate`, turns them into a confidence in [0, 1].
 """
@@ -115,7 +115,7 @@ def choose_answer(
     """The best sentence among the top passages, with the features behind its confidence.
 
     `overlap(text)` is the question's rare-word overlap with a text; `text_of(article, start, end)`
-    reads the archive; `unseen` is the share of the question's words the archive never uses.
+    reads the archive; `unseen` is the share of the question's words neither in the archive nor Indonesian.
     """
     best = None
     for candidate in candidates[:top_passages]:
