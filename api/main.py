@@ -20,7 +20,7 @@ from rag.chunk import Chunker
 from rag.embed.base import Embedder
 from rag.ingest.pipeline import Ingestor
 from rag.jobs import Job, JobQueue
-from rag.service import Kabar
+from rag.service import IndexUnavailableError, Kabar
 from rag.settings import Settings
 
 log = logging.getLogger("kabar.api")
@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             metrics.ingested.labels(result).inc(getattr(job, result))
 
     ingestor = Ingestor(service.embedder, Chunker(settings.chunk_size, settings.chunk_overlap),
-                        settings.checkpoint_seconds)
+                        settings.checkpoint_seconds, settings.max_article_bytes)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -99,6 +99,10 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail},
                             headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(IndexUnavailableError)
+    async def _index_unavailable(request: Request, exc: IndexUnavailableError) -> JSONResponse:
+        return JSONResponse(status_code=503, content={"detail": str(exc)}, headers={"Retry-After": "5"})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

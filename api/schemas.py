@@ -7,6 +7,7 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rag.conversation import MAX_TURNS, Turn
+from rag.ingest.validation import ARTICLE_ID_PATTERN, MAX_ID_CHARS
 from rag.retrieve import Filters
 
 
@@ -67,7 +68,7 @@ class DocumentUpdate(BaseModel):
 class DocumentIn(DocumentUpdate):
     """One article to store, with its id."""
 
-    id: str = Field(min_length=1, max_length=300, pattern=r"^[^/\\\x00-\x1f]+$")
+    id: str = Field(min_length=1, max_length=MAX_ID_CHARS, pattern=ARTICLE_ID_PATTERN)
 
 
 class DocumentBatch(BaseModel):

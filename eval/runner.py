@@ -43,7 +43,8 @@ def ensure_index(paths: list[Path], settings: Settings, index_dir: Path | None, 
     if IndexDirectory(index_dir).current_generation() and marker.exists() and marker.read_text() == fingerprint:
         return index_dir
     embedder = load_embedder(backend, model, settings.cache_dir)
-    ingestor = Ingestor(embedder, Chunker(settings.chunk_size, settings.chunk_overlap), settings.checkpoint_seconds)
+    ingestor = Ingestor(embedder, Chunker(settings.chunk_size, settings.chunk_overlap), settings.checkpoint_seconds,
+                        settings.max_article_bytes)
     summary = ingestor.ingest_paths(paths, index_dir, progress=progress)
     print(f"index {index_dir}: {summary.line()}")
     marker.write_text(fingerprint)

@@ -63,6 +63,10 @@ class VectorIndex:
         scores, ids = self._index.search(np.ascontiguousarray(query.reshape(1, -1)), min(k, len(self)), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
+    def ids(self) -> Ids:
+        """Every id the index holds (for consistency checks)."""
+        return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+
     def vectors_for(self, ids: list[int]) -> npt.NDArray[np.float32]:
         if not ids:
             return np.zeros((0, self.dim), dtype=np.float32)

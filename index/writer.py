@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from index.directory import IndexDirectory
+from index.directory import IndexDirectory, crash_point
 from index.duplicates import refresh_groups
 from index.manifest import EmbedderMismatchError, EmbedderRecord, Manifest
 from index.lexical import LexicalIndex
@@ -29,6 +29,7 @@ class IndexWriter:
         self._lock_fd = self.directory.lock()
         try:
             self._live = self.directory.current_generation()
+            self.directory.remove_leftovers(self._live)
             if self._live is not None:
                 recorded = Manifest.read(self._live / "manifest.json").embedder
                 if (recorded.backend, recorded.model) != (embedder.backend, embedder.model):
@@ -89,6 +90,7 @@ class IndexWriter:
         """Publish everything so far as the new live generation, then keep writing on a fresh copy."""
         refresh_groups(self.store)
         self.store.commit()
+        crash_point("store-committed")
         counts = self.store.counts()
         self.store.close()
         self.chunk_vectors.save(self._staging / "chunks.faiss")

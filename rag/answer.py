@@ -33,18 +33,25 @@ PASSAGE_WEIGHT = 0.1
 
 
 class Calibration(BaseModel):
-    """confidence = sigmoid(w_cosine·cosine + w_z·z + w_lexical·lexical + w_unseen·unseen + bias), per embedder."""
+    """confidence = sigmoid(w·features + bias), per embedder (and per reader, when one reads).
+
+    The reader's two logits (its answer sentence, and whether its passage answers at all) enter
+    the same curve as the similarity signals; a curve fitted without a reader leaves their weights 0.
+    """
 
     w_cosine: float
     w_z: float
     w_lexical: float = 0.0
     w_unseen: float = 0.0
+    w_reader: float = 0.0
+    w_reader_passage: float = 0.0
     bias: float
     fitted_on: str = ""
 
     def confidence(self, features: AnswerFeatures) -> float:
         x = (self.w_cosine * features.cosine + self.w_z * features.z + self.w_lexical * features.lexical
-             + self.w_unseen * features.unseen + self.bias)
+             + self.w_unseen * features.unseen + self.w_reader * features.reader
+             + self.w_reader_passage * features.reader_passage + self.bias)
         return 1.0 / (1.0 + math.exp(-max(min(x, 50.0), -50.0)))
 
 
@@ -84,6 +91,11 @@ class AnswerFeatures(BaseModel):
     z: float
     lexical: float
     unseen: float = 0.0
+    reader: float = 0.0
+    reader_passage: float = 0.0
+
+    def vector(self) -> list[float]:
+        return [self.cosine, self.z, self.lexical, self.unseen, self.reader, self.reader_passage]
 
 
 class AnswerChoice(BaseModel):
@@ -92,6 +104,9 @@ class AnswerChoice(BaseModel):
     end: int
     features: AnswerFeatures
     confidence: float
+    # The reader's short answer inside the sentence, as article offsets.
+    span_start: int | None = None
+    span_end: int | None = None
 
 
 def background_z(score: float, query: npt.NDArray[np.float32], background: npt.NDArray[np.float32]) -> float:
@@ -135,3 +150,72 @@ def choose_answer(
                               lexical=lexical, unseen=unseen)
     return AnswerChoice(article_id=sentence.row.article_id, start=sentence.row.start, end=sentence.row.end,
                         features=features, confidence=calibration.confidence(features))
+
+
+# A question-sentence cosine is multiplied by this before it is added to the reader's logit:
+# cosines of different sentences differ by hundredths, logits by units.
+COSINE_SCALE = 20.0
+
+
+def choose_answer_with_reader(
+    candidates: list[Candidate],
+    query: npt.NDArray[np.float32],
+    background: npt.NDArray[np.float32],
+    calibration: Calibration,
+    overlap: Callable[[str], float],
+    articles: dict,
+    reader,
+    question: str,
+    cosine_weight: float,
+    top_passages: int = 3,
+    unseen: float = 0.0,
+) -> AnswerChoice | None:
+    """The sentence the reader rates highest (its logit plus a share of the cross-lingual cosine).
+
+    The reader reads each top passage once, headline and all; a sentence cut by the chunk edge is
+    read as far as the chunk goes. Its short answer comes from the span head, inside that sentence.
+    """
+    from rag.reader.read import Passage as ReadPassage
+
+    top = candidates[:top_passages]
+    passages, rows = [], []
+    for candidate in top:
+        chunk = candidate.chunk
+        article = articles[chunk.article_id]
+        text = article.text[chunk.start:chunk.end]
+        kept = [s for s in candidate.sentences if s.row.end > chunk.start and s.row.start < chunk.end]
+        spans = [(max(s.row.start, chunk.start) - chunk.start, min(s.row.end, chunk.end) - chunk.start) for s in kept]
+        passages.append(ReadPassage(title=article.title, text=text, sentences=spans))
+        rows.append(kept)
+    readings = reader.read(question, passages)
+    best = None
+    for candidate, reading, kept in zip(top, readings, rows):
+        for sentence, logit, span in zip(kept, reading.sentence_logits, reading.spans):
+            if logit is None:
+                continue
+            value = logit + cosine_weight * COSINE_SCALE * sentence.score + COSINE_SCALE * sentence.bonus
+            if best is None or value > best[0]:
+                best = (value, candidate, sentence, logit, reading.passage_logit, span)
+    if best is None:
+        return None
+    _, candidate, sentence, logit, passage_logit, span = best
+    chunk = candidate.chunk
+    article = articles[chunk.article_id]
+    row = sentence.row
+    lexical = max(overlap(_with_title(article, chunk.start, chunk.end)), overlap(article.text[row.start:row.end]))
+    features = AnswerFeatures(cosine=sentence.score, z=background_z(sentence.score, query, background),
+                              lexical=lexical, unseen=unseen, reader=logit, reader_passage=passage_logit)
+    span_start = span_end = None
+    if span is not None:
+        span_start, span_end = chunk.start + span[0], chunk.start + span[1]
+        # The span lies inside the read part of the sentence; keep it inside the cited sentence too.
+        span_start, span_end = max(span_start, row.start), min(span_end, row.end)
+        if span_end <= span_start:
+            span_start = span_end = None
+    return AnswerChoice(article_id=row.article_id, start=row.start, end=row.end, features=features,
+                        confidence=calibration.confidence(features), span_start=span_start, span_end=span_end)
+
+
+def _with_title(article, start: int, end: int) -> str:
+    text = article.text[start:end]
+    return f"{article.title}\n{text}" if start == 0 and article.title else text

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -89,6 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--questions", type=Path, help="questions.jsonl to draw from (default: built-in set)")
     load.add_argument("--out", type=Path)
 
+    check = commands.add_parser("check", help="verify an index (store, vectors, BM25 agree); --repair falls back "
+                                "to the last whole generation")
+    with_index(check)
+    check.add_argument("--repair", action="store_true",
+                       help="remove a dead writer's leftovers and, if the live generation is damaged, serve the "
+                       "newest older generation that is whole")
+    check.add_argument("--json", action="store_true")
+
     serve = commands.add_parser("serve", help="run the HTTP API")
     with_index(serve)
     serve.add_argument("--host")
@@ -112,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     settings.apply_process_environment()
     handler = {"ingest": _ingest, "ask": _ask, "search": _ask, "serve": _serve, "eval": _eval,
-               "bench": _bench, "keys": _keys, "loadtest": _loadtest}[args.command]
+               "bench": _bench, "keys": _keys, "loadtest": _loadtest, "check": _check}[args.command]
     try:
         return handler(args, settings)
     except BrokenPipeError:
@@ -123,6 +132,27 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"kabar: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except sqlite3.DatabaseError as exc:
+        print(f"kabar: the index's document store under {settings.index_dir} is damaged ({exc}); "
+              f"run `kabar check --index {settings.index_dir} --repair`", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0 when the index is whole (after repair, if asked), 1 when it is not."""
+    from index.check import check_index
+
+    report = check_index(settings.index_dir, repair=args.repair)
+    if args.json:
+        print(json.dumps({**report.model_dump(), "ok": report.ok}, indent=2))
+    else:
+        for line in report.repaired:
+            print(f"repaired: {line}")
+        for line in report.problems:
+            print(f"problem: {line}")
+        if report.ok:
+            print(f"ok: {settings.index_dir} serves {report.generation}; store, vectors and BM25 agree")
+    return 0 if report.ok else 1
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -138,7 +168,8 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         recorded = Manifest.read(current / "manifest.json").embedder
         backend, model = recorded.backend, recorded.model
     embedder = load_embedder(backend or "e5", model, settings.cache_dir)
-    ingestor = Ingestor(embedder, Chunker(settings.chunk_size, settings.chunk_overlap), settings.checkpoint_seconds)
+    ingestor = Ingestor(embedder, Chunker(settings.chunk_size, settings.chunk_overlap), settings.checkpoint_seconds,
+                        settings.max_article_bytes)
     summary = ingestor.ingest_paths(args.paths, settings.index_dir, progress=not args.quiet)
     for error in summary.errors:
         print(f"kabar: skipped {error.location}: {error.message}", file=sys.stderr)

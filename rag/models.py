@@ -62,10 +62,20 @@ class Passage(BaseModel):
         default_factory=list, description="Near-duplicate copies of this article (the same story elsewhere).")
 
 
+class AnswerSpan(BaseModel):
+    """The short answer (a name, a number, a place) inside the answer sentence: `article.text[start:end] == text`."""
+
+    text: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
 class Answer(BaseModel):
     text: str
     citation: Citation
     confidence: float = Field(ge=0.0, le=1.0)
+    span: AnswerSpan | None = Field(
+        default=None, description="The short answer inside the sentence, when the reader found one.")
 
 
 class AskResult(BaseModel):

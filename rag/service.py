@@ -7,22 +7,33 @@ committed index without a restart.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
-from index.directory import IndexDirectory
-from index.manifest import EmbedderMismatchError
-from index.snapshot import Snapshot
-from rag.answer import UNCALIBRATED, Calibration, choose_answer, load_calibrations, reference_vectors
+from index.directory import IndexCorruptError, IndexDirectory
+from index.manifest import EmbedderMismatchError, Manifest
+from index.snapshot import Snapshot, SnapshotError
+from rag.answer import (
+    UNCALIBRATED,
+    Calibration,
+    choose_answer,
+    choose_answer_with_reader,
+    load_calibrations,
+    reference_vectors,
+)
 from rag.conversation import Turn, search_text
 from rag.embed.base import Embedder
 from rag.embed.factory import load_embedder
 from rag.lexical import TermStatistics, tokens
-from rag.models import Answer, Article, ArticleRef, AskResult, Citation, Passage, SearchResult
+from rag.models import Answer, AnswerSpan, Article, ArticleRef, AskResult, Citation, Passage, SearchResult
 from rag.retrieve import Candidate, Context, Filters, Pipeline, retrieve, score_sentences
 from rag.timeframe import question_timeframe, years_in
 from rag.settings import Settings
@@ -33,9 +44,18 @@ class QuestionError(ValueError):
     """The question itself is unusable (empty, too long, bad k): the caller's mistake."""
 
 
+class IndexUnavailableError(RuntimeError):
+    """No whole generation can be served right now; the message names the damaged file and the fix."""
+
+
+RETRY_SECONDS = 5.0  # a generation that failed to open is tried again after this long, or when CURRENT changes
+log = logging.getLogger("kabar.service")
+
+
 ANSWER_PASSAGES = 3  # the answer sentence is sought in this many top passages
 NO_ANSWER = "No passage in the archive answers this question with enough confidence."
 EMPTY_INDEX = "The archive is empty."
+NOTHING_MATCHES = "No article in the archive matches the filters (dates or source)."
 
 
 class Kabar:
@@ -43,21 +63,37 @@ class Kabar:
         self.settings = settings
         self.directory = IndexDirectory(settings.index_dir)
         self._lock = threading.Lock()
-        current = self.directory.current_generation()
-        # A server may start on an empty index and fill it through the documents API.
-        self._snapshot: Snapshot | None = Snapshot(current) if current else None
-        self.embedder = embedder or self._embedder_for(self._snapshot)
+        self.index_problem: str | None = None
+        self._failed: tuple[Path, float] | None = None
+        self._retry_at = 0.0
+        # A server may start on an empty index and fill it through the documents API, or on a
+        # damaged one: it then starts unready (503 with the reason) and serves once repaired.
+        self._snapshot: Snapshot | None = None
+        manifest = None
+        try:
+            current = self.directory.current_generation()
+            if current is not None:
+                manifest = _readable_manifest(current)
+                self._snapshot = Snapshot(current)
+        except (IndexCorruptError, SnapshotError) as exc:
+            self.index_problem = str(exc)
+            log.error("index problem at start: %s", exc)
+            if "current" in locals() and current is not None:
+                self._failed, self._retry_at = (current, self._pointer_stamp()), time.monotonic() + RETRY_SECONDS
+        self.embedder = embedder or self._embedder_for(manifest)
         if self._snapshot is not None:
             self._check_embedder(self._snapshot)
         self._calibrations = load_calibrations()
         self._reranker = None
+        # Loaded at start, not on first question: a broken reader file fails loudly and at once.
+        self.reader = load_reader(settings)
         self.reference_vectors = reference_vectors(self.embedder)
 
     # -- lifecycle ------------------------------------------------------------------------
-    def _embedder_for(self, snapshot: Snapshot | None) -> Embedder:
-        if snapshot is None:
+    def _embedder_for(self, manifest: Manifest | None) -> Embedder:
+        if manifest is None:
             return load_embedder(self.settings.embedder or "e5", self.settings.model, self.settings.cache_dir)
-        recorded = snapshot.manifest.embedder
+        recorded = manifest.embedder
         backend = self.settings.embedder or recorded.backend
         model = self.settings.model if self.settings.embedder else recorded.model
         if self.settings.embedder and self.settings.embedder != recorded.backend:
@@ -78,15 +114,27 @@ class Kabar:
 
     @property
     def snapshot(self) -> Snapshot:
-        """The newest committed generation (checked on each call: one small file read)."""
+        """The newest committed generation (checked on each call: one small file read).
+
+        A newer generation that cannot be opened (a damaged CURRENT, a corrupt FAISS file, a
+        truncated database) is not served: the generation already held keeps answering and the
+        problem is kept in `index_problem` for /readyz and /metrics. With nothing held, it raises.
+        """
         for attempt in range(3):
-            current = self.directory.current_generation()
+            try:
+                current = self.directory.current_generation()
+            except IndexCorruptError as exc:
+                return self._keep_serving(str(exc))
             loaded = self._snapshot
             if current is None or (loaded is not None and current == loaded.generation):
+                if loaded is not None or current is None:
+                    self.index_problem = None
                 break
             with self._lock:
                 if self._snapshot is not None and current == self._snapshot.generation:
                     break
+                if self._failed == (current, self._pointer_stamp()) and time.monotonic() < self._retry_at:
+                    return self._keep_serving(self.index_problem or f"{current} cannot be opened")
                 try:
                     fresh = Snapshot(current)
                 except FileNotFoundError:
@@ -94,24 +142,64 @@ class Kabar:
                     if attempt == 2:
                         raise
                     continue
+                except SnapshotError as exc:
+                    self._failed, self._retry_at = (current, self._pointer_stamp()), time.monotonic() + RETRY_SECONDS
+                    return self._keep_serving(str(exc))
                 self._check_embedder(fresh)
                 self._snapshot = fresh
+                self.index_problem = None
                 break
         if self._snapshot is None:
             self.directory.require_current()  # raises IndexNotFoundError with how to build one
         return self._snapshot
 
+    def _pointer_stamp(self) -> float:
+        try:
+            return (self.directory.path / "CURRENT").stat().st_mtime
+        except OSError:
+            return 0.0
+
+    def _keep_serving(self, problem: str) -> Snapshot:
+        if problem != self.index_problem:
+            log.error("index problem: %s", problem)
+        self.index_problem = problem
+        if self._snapshot is None:
+            raise IndexUnavailableError(problem)
+        return self._snapshot
+
+    def forget_snapshot(self, problem: str) -> None:
+        """A query found the held generation damaged (e.g. its database file was truncated under it):
+        drop it, so the next request opens the files afresh, and a restored file serves again."""
+        with self._lock:
+            if self._snapshot is not None:
+                self._snapshot.close()
+            self._snapshot = None
+            self._failed, self._retry_at = None, 0.0
+            self.index_problem = problem
+
     @property
     def ready(self) -> bool:
         try:
             self.snapshot
-        except FileNotFoundError:
+        except (FileNotFoundError, IndexUnavailableError):
             return False
         return True
 
     @property
     def calibration(self) -> Calibration:
         return self._calibrations.get(self.embedder.spec.key, UNCALIBRATED)
+
+    def calibration_for(self, mode: str) -> Calibration:
+        """With the reader reading, the curve fitted on its logits; without, the similarity-only curve."""
+        if self._reads(mode):
+            return self._calibrations.get(self.calibration_key(mode), self.calibration)
+        return self.calibration
+
+    def calibration_key(self, mode: str) -> str:
+        return f"{self.embedder.spec.key}+{self.reader.name}" if self._reads(mode) else self.embedder.spec.key
+
+    def _reads(self, mode: str) -> bool:
+        return self.reader is not None and "reader" in Pipeline.parse(mode).stages
 
     # -- queries --------------------------------------------------------------------------
     def validate(self, question: str, k: int, mode: str) -> str:
@@ -134,8 +222,9 @@ class Kabar:
         snapshot = self.snapshot
         timings: dict[str, float] = {}
         searched = self._with_resolved_years(question, mode, as_of)
-        candidates = self._retrieve(snapshot, searched, k, mode, filters, timings, as_of)[0]
-        return SearchResult(question=question, passages=self._passages(snapshot, candidates), timings_ms=timings)
+        with self._damage_guard(snapshot):
+            candidates = self._retrieve(snapshot, searched, k, mode, filters, timings, as_of)[0]
+            return SearchResult(question=question, passages=self._passages(snapshot, candidates), timings_ms=timings)
 
     def ask(self, question: str, k: int = 5, mode: str = "default", filters: Filters | None = None,
             history: list[Turn] | None = None, as_of: dt.date | None = None) -> AskResult:
@@ -152,7 +241,23 @@ class Kabar:
         started = time.perf_counter()
         question = self.validate(question, k, mode)
         snapshot = self.snapshot
-        return self._ask_steps(snapshot, question, k, mode, filters, history, as_of, started)
+        return self._guarded_steps(snapshot, self._ask_steps(snapshot, question, k, mode, filters, history, as_of,
+                                                             started))
+
+    def _guarded_steps(self, snapshot: Snapshot, steps):
+        with self._damage_guard(snapshot):
+            yield from steps
+
+    @contextlib.contextmanager
+    def _damage_guard(self, snapshot: Snapshot):
+        """A database error mid-query means the generation's files changed or broke under us."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            problem = (f"{snapshot.generation / 'docs.sqlite'} is damaged ({exc}); "
+                       f"run `kabar check --index {self.directory.path} --repair`")
+            self.forget_snapshot(problem)
+            raise IndexUnavailableError(problem) from None
 
     def _ask_steps(self, snapshot, question, k, mode, filters, history, as_of, started):
         timings: dict[str, float] = {}
@@ -178,14 +283,22 @@ class Kabar:
             answer_query = mixed / max(float(np.linalg.norm(mixed)), 1e-9)
             answer_candidates = [Candidate(chunk=c.chunk, score=c.score, signals=c.signals) for c in candidates]
         said = {turn.answer.strip() for turn in history or [] if turn.answer}
-        choice = self.answer_choice(snapshot, answered, answer_query, answer_candidates, articles, avoid=said)
-        answer, reason = None, EMPTY_INDEX if not candidates else NO_ANSWER
+        choice = self.answer_choice(snapshot, answered, answer_query, answer_candidates, articles, avoid=said,
+                                    mode=mode, asked=question)
+        answer, reason = None, NO_ANSWER
+        if not candidates:
+            reason = NOTHING_MATCHES if filters is not None and filters.active() else EMPTY_INDEX
         if choice is not None and choice.confidence >= self.settings.min_answer_confidence:
             article = articles[choice.article_id]
+            span = None
+            if choice.span_start is not None and choice.span_end is not None:
+                span = AnswerSpan(text=article.text[choice.span_start:choice.span_end],
+                                  start=choice.span_start, end=choice.span_end)
             answer = Answer(
                 text=article.text[choice.start:choice.end],
                 citation=_citation(article, choice.start, choice.end),
                 confidence=round(choice.confidence, 4),
+                span=span,
             )
             reason = None
         timings["answer"] = _ms(tick)
@@ -195,13 +308,17 @@ class Kabar:
                         confidence=round(choice.confidence, 4) if choice is not None else None)
 
     def answer_choice(self, snapshot: Snapshot, question: str, query, candidates: list[Candidate],
-                      articles: dict[str, Article] | None = None, avoid: set[str] | None = None):
+                      articles: dict[str, Article] | None = None, avoid: set[str] | None = None,
+                      mode: str = "default", asked: str | None = None):
         """The answer sentence and the features behind its confidence (the evaluator reads these too).
 
         Every mode answers the same way: sentences of the top passages are scored here if retrieval
-        (any mode but `default`) did not already score them.
+        (any mode but `default`) did not already score them. With the reader on (`default` with a
+        reader), the reader reads the top passages and picks the sentence and its short answer.
+        `asked` is what the reader reads as the question: the asker's own words.
         """
-        top = candidates[:ANSWER_PASSAGES]
+        reads = self._reads(mode)
+        top = candidates[:self.settings.reader_passages if reads else ANSWER_PASSAGES]
         score_sentences(snapshot, query, top)
         terms = self._term_statistics(snapshot)
         question_tokens = tokens(question)
@@ -215,6 +332,13 @@ class Kabar:
                     s for s in candidate.sentences
                     if articles[s.row.article_id].text[s.row.start:s.row.end].strip() not in avoid
                 ]
+
+        if reads:
+            return choose_answer_with_reader(
+                top, query, self.reference_vectors, self.calibration_for(mode),
+                overlap=lambda text: terms.overlap(question_tokens, text), articles=articles, reader=self.reader,
+                question=asked or question, cosine_weight=self.settings.reader_cosine_weight,
+                top_passages=len(top), unseen=terms.unseen(question_tokens))
 
         def text_of(article_id: str, start: int, end: int) -> str:
             article = articles[article_id]
@@ -234,7 +358,9 @@ class Kabar:
         return terms
 
     def article(self, article_id: str) -> Article | None:
-        return self.snapshot.store.get_article(article_id)
+        snapshot = self.snapshot
+        with self._damage_guard(snapshot):
+            return snapshot.store.get_article(article_id)
 
     @staticmethod
     def _with_resolved_years(text: str, mode: str, as_of: dt.date | None) -> str:
@@ -311,6 +437,28 @@ class Kabar:
             passages.append(Passage(rank=rank, score=round(candidate.score, 4), text=citation.cited_text,
                                     citation=citation, scores=scores, also_reported_by=also))
         return passages
+
+
+def _readable_manifest(generation: Path) -> Manifest | None:
+    """The manifest alone (it names the embedder), even when other files of the generation are damaged."""
+    try:
+        return Manifest.read(generation / "manifest.json")
+    except (OSError, ValueError):
+        return None
+
+
+def load_reader(settings: Settings):
+    """The reader the settings name, or None when it is off. A named reader that cannot load is an error."""
+    choice = settings.reader.strip()
+    if choice.lower() == "off":
+        return None
+    from rag.reader.read import Reader
+
+    if choice.lower() == "bundled":
+        from importlib import resources
+
+        return Reader(Path(str(resources.files("rag").joinpath("data", "reader"))), threads=settings.threads)
+    return Reader(Path(choice).expanduser(), threads=settings.threads)
 
 
 def _citation(article: Article, start: int, end: int) -> Citation:

@@ -61,6 +61,15 @@ class Settings(BaseSettings):
                                   description="Weight of the question's rare words found in a passage.")
     mmr_lambda: float = Field(default=0.75, ge=0.0, le=1.0,
                               description="MMR trade-off: 1 = relevance only, lower = more diverse passages.")
+    reader: str = Field(
+        default="off",
+        description="The trained reader that picks the answer sentence and its short answer: 'bundled' (the one "
+        "shipped in rag/data/reader), a directory made by `python -m eval.train_reader`, or 'off'.")
+    reader_cosine_weight: float = Field(
+        default=0.5, ge=0.0, le=10.0,
+        description="How much the question-sentence cosine (×20) adds to the reader's logit when choosing the "
+        "sentence: the bi-encoder is cross-lingual where the reader has seen Indonesian questions only.")
+    reader_passages: int = Field(default=3, ge=1, le=10, description="Top passages the reader reads.")
     reranker: str | None = Field(
         default=None, description="A sentence-transformers CrossEncoder (hub name or local path) to rerank with.")
 
@@ -75,6 +84,10 @@ class Settings(BaseSettings):
     rate_limit_admin: str = Field(default="60/minute", description="Per key or client IP, on document routes.")
     max_body_bytes: int = Field(default=2_000_000, ge=1_000, description="Largest JSON request body.")
     max_upload_bytes: int = Field(default=20_000_000, ge=1_000, description="Largest uploaded file.")
+    max_article_bytes: int = Field(
+        default=2_000_000, ge=1_000,
+        description="Largest article (a page file, or one JSONL record); larger ones are reported and skipped. "
+        "Real news pages are under 100 KB; see rag/ingest/validation.py.")
     max_json_depth: int = Field(default=32, ge=2, le=1000)
     request_timeout_s: float = Field(default=30.0, gt=0)
     log_json: bool = Field(default=False, description="One JSON object per log line.")

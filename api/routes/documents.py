@@ -12,13 +12,14 @@ from api.deps import AdminScope, JobsDep, ServiceDep
 from api.schemas import DocumentBatch, DocumentIn, DocumentPage, DocumentSummary, DocumentUpdate, ErrorBody
 from rag.ingest.boilerplate import join_paragraphs, story_lines
 from rag.ingest.readers import IngestError, articles_from_upload
+from rag.ingest.validation import ARTICLE_ID_PATTERN, MAX_ID_CHARS, text_problem
 from rag.jobs import Job
 from rag.models import Article
 from rag.text import sanitize
 
 router = APIRouter(prefix="/v1", tags=["documents"])
 ERRORS = {code: {"model": ErrorBody} for code in (400, 401, 403, 404, 413, 415, 422, 429)}
-ID_PATH = Path(min_length=1, max_length=300, pattern=r"^[^/\\\x00-\x1f]+$")
+ID_PATH = Path(min_length=1, max_length=MAX_ID_CHARS, pattern=ARTICLE_ID_PATTERN)
 _DOCUMENTS = TypeAdapter(DocumentIn | DocumentBatch)
 
 UPLOAD_SCHEMA = {
@@ -35,10 +36,14 @@ UPLOAD_SCHEMA = {
 }
 
 
-def _article(document: DocumentIn) -> Article | None:
-    text = join_paragraphs(story_lines(sanitize(document.text).splitlines()))
+def _article(document: DocumentIn) -> Article | str:
+    """The article to store, or why there is none (the same rules as files and JSONL)."""
+    text = sanitize(document.text)
+    if problem := text_problem(text):
+        return problem
+    text = join_paragraphs(story_lines(text.splitlines()))
     if not text:
-        return None
+        return "no article text after cleaning"
     return Article(id=document.id, title=document.title, text=text, source=document.source, url=document.url,
                    author=document.author, published=document.published, lang=document.lang)
 
@@ -59,7 +64,8 @@ async def create_documents(request: Request, response: Response, jobs: JobsDep, 
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise HTTPException(status_code=422, detail="multipart body needs a 'file' field")
-        parsed = articles_from_upload(upload.filename or "upload.txt", await upload.read())
+        parsed = articles_from_upload(upload.filename or "upload.txt", await upload.read(),
+                                      request.app.state.settings.max_article_bytes)
         articles = [a for a in parsed if isinstance(a, Article)]
         errors = [f"{e.location}: {e.message}" for e in parsed if isinstance(e, IngestError)]
         if not articles:
@@ -71,8 +77,9 @@ async def create_documents(request: Request, response: Response, jobs: JobsDep, 
             problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:10])
             raise HTTPException(status_code=422, detail=problems) from None
         documents = payload.documents if isinstance(payload, DocumentBatch) else [payload]
-        articles = [a for a in map(_article, documents) if a is not None]
-        errors = [f"{d.id}: no article text after cleaning" for d in documents if _article(d) is None]
+        made = [(d, _article(d)) for d in documents]
+        articles = [a for _, a in made if isinstance(a, Article)]
+        errors = [f"{d.id}: {a}" for d, a in made if isinstance(a, str)]
         if not articles:
             raise HTTPException(status_code=422, detail="; ".join(errors))
     else:
@@ -85,8 +92,8 @@ async def create_documents(request: Request, response: Response, jobs: JobsDep, 
 def replace_document(body: DocumentUpdate, response: Response, jobs: JobsDep, _: AdminScope,
                      document_id: str = ID_PATH) -> Job:
     article = _article(DocumentIn(id=document_id, **body.model_dump()))
-    if article is None:
-        raise HTTPException(status_code=422, detail="no article text after cleaning")
+    if isinstance(article, str):
+        raise HTTPException(status_code=422, detail=article)
     return _accepted(jobs.submit_articles([article]), response)
 
 

@@ -24,7 +24,12 @@ def healthz(service: ServiceDep) -> Health:
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}},
             summary="Ready when an index is loaded")
 def readyz(service: ServiceDep) -> Response:
-    if service.ready:
+    ready = service.ready
+    if service.index_problem:
+        # Still answering from the last good generation, but an operator must look.
+        serving = f"; still serving {service.snapshot.generation.name}" if ready else ""
+        return JSONResponse({"ready": False, "detail": service.index_problem + serving}, status_code=503)
+    if ready:
         return JSONResponse({"ready": True, "detail": f"serving {service.snapshot.generation.name}"})
     return JSONResponse({"ready": False, "detail": "no index yet: ingest documents first"}, status_code=503)
 
@@ -32,7 +37,9 @@ def readyz(service: ServiceDep) -> Response:
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 def metrics(request: Request, service: ServiceDep) -> Response:
     gauges = request.app.state.metrics
-    if service.ready:
+    ready = service.ready
+    gauges.index_problem.set(1 if service.index_problem else 0)
+    if ready:
         snapshot = service.snapshot
         gauges.index_articles.set(snapshot.manifest.articles)
         gauges.index_chunks.set(snapshot.manifest.chunks)

@@ -23,7 +23,8 @@ ERRORS = {code: {"model": ErrorBody} for code in (400, 401, 403, 422, 429, 503)}
 
 def _not_ready(service) -> None:
     if not service.ready:
-        raise HTTPException(status_code=503, detail="the index is empty: ingest documents first")
+        detail = service.index_problem or "the index is empty: ingest documents first"
+        raise HTTPException(status_code=503, detail=detail, headers={"Retry-After": "5"})
 
 
 @router.post("/ask", response_model=AskResult, responses=ERRORS, summary="Answer a question with citations")

@@ -34,6 +34,9 @@ _DROP_LINES = [
         r"^login untuk\b.*",
         r"^(banner|advertisement|iklan|ads|scroll to continue.*|oke|close ads|bagikan artikel ini.*)$",
         r"^(penulis|editor|sumber|reporter|kontributor)\s*:?$",
+        # Subscription promos: "Berlangganan Kompas.id sekarang dan dapatkan diskon 50%!", "Subscribe now…"
+        r"^(berlangganan|langganan|subscribe|sign up|daftar sekarang)\b.{0,160}$",
+        r"^.{0,80}\b(diskon|promo|gratis|free trial)\b.{0,80}\b(berlangganan|langganan|subscribe|premium)\b.*$",
     )
 ]
 

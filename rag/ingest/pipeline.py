@@ -16,6 +16,7 @@ from rag import __version__
 from rag.chunk import Chunker
 from rag.embed.base import Embedder
 from rag.ingest.readers import IngestError, count_records, expand_paths, read_articles
+from rag.ingest.validation import DEFAULT_MAX_ARTICLE_BYTES
 from rag.models import Article
 from rag.text import sentence_spans
 
@@ -43,16 +44,18 @@ def embedding_text(article: Article, chunk_text: str) -> str:
 
 
 class Ingestor:
-    def __init__(self, embedder: Embedder, chunker: Chunker, checkpoint_seconds: float = 120.0) -> None:
+    def __init__(self, embedder: Embedder, chunker: Chunker, checkpoint_seconds: float = 120.0,
+                 max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES) -> None:
         self.embedder = embedder
         self.chunker = chunker
         self.checkpoint_seconds = checkpoint_seconds
+        self.max_article_bytes = max_article_bytes
 
     def ingest_paths(
         self, paths: list[Path], index_dir: Path, progress: bool = True
     ) -> IngestSummary:
         files, errors = expand_paths(paths)
-        summary = self.ingest_articles(read_articles(files), index_dir, progress=progress, total=count_records(files))
+        summary = self.ingest_articles(read_articles(files, self.max_article_bytes), index_dir, progress=progress, total=count_records(files))
         summary.errors = errors + summary.errors
         return summary
 

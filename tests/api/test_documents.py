@@ -90,12 +90,27 @@ def test_listing_is_paged_and_filtered(admin):
 @pytest.mark.parametrize("body,status,message", [
     ({"id": "x"}, 422, "text"),
     ({"id": "a/b", "text": "t"}, 422, "pattern"),
+    ({"id": "..", "text": "Banjir melanda kota. Warga mengungsi."}, 422, "pattern"),
+    ({"id": "x", "text": "\u0001\u0002\u0003\u0004\u0005 abc def \u0006\u0007\u0008"}, 422, "control characters"),
     ({"documents": []}, 422, "at least 1"),
     ({"id": "x", "text": "t", "published": "kemarin"}, 422, "date"),
 ])
 def test_bad_documents_are_refused_with_a_message(admin, body, status, message):
     response = admin.post("/v1/documents", json=body)
     assert response.status_code == status and message in response.json()["detail"]
+
+
+def test_binary_uploads_and_unsafe_jsonl_ids_are_refused_like_the_cli_refuses_them(admin):
+    import json
+    import os
+
+    binary = admin.post("/v1/documents", files={"file": ("photo.txt", os.urandom(4000), "text/plain")})
+    assert binary.status_code == 422 and "not UTF-8 text" in binary.json()["detail"]
+    lines = [{"id": "../../etc/passwd", "text": "Banjir melanda kota. Warga mengungsi ke sekolah."},
+             {"id": "a/b", "text": "Banjir melanda kota. Warga mengungsi ke sekolah."}]
+    corpus = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    unsafe = admin.post("/v1/documents", files={"file": ("corpus.jsonl", corpus, "application/x-ndjson")})
+    assert unsafe.status_code == 422 and unsafe.json()["detail"].count("not allowed") == 2
 
 
 def test_unsupported_uploads_and_unknown_jobs(admin):

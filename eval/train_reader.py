@@ -1,0 +1,388 @@
+"""Train Kabar's reader from multilingual-e5-small's own weights: `python -m eval.train_reader`.
+
+Data: the public questions of `tydiqa_id` (TyDi QA answerable + IDK-MRC unanswerable) and
+`facqa`, and nothing else (belebele, seeds and xlsum stay out-of-domain checks). A fixed 15 % of
+each set, chosen by a hash of the question's gold documents, is held out of training as `dev`
+and written next to the weights, so `kabar eval --questions .../dev/SET.jsonl` measures the
+reader on questions it never saw.
+
+Every question is read the way a served question is: the corpus is chunked with Kabar's
+chunker and the reader sees chunks. Per question: the chunk holding the answer (the answer
+sentence is the positive, the chunk's other sentences negatives, the span is the answer
+string), and a hard negative, the best BM25 chunk that does not hold it. An unanswerable
+question (IDK-MRC) gets the two best BM25 chunks, which are on its topic and answer nothing.
+A share of the questions has its question words switched into English ("siapa" → "who") so
+that the reader does not learn to lean on Indonesian interrogatives alone.
+
+Stops after `--minutes`, checkpoints every `--checkpoint-steps`, resumes with `--resume`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import platform
+import random
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_SETS = ("tydiqa_id", "facqa")
+DEV_PERCENT = 15
+
+
+@dataclass
+class Example:
+    question: str
+    title: str | None
+    text: str
+    sentences: list[tuple[int, int]]
+    answer: tuple[int, int] | None  # the answer's characters in `text`
+    kind: str = "negative"
+    set_name: str = ""
+
+
+@dataclass
+class Dataset:
+    train: list[Example] = field(default_factory=list)
+    dev: list[Example] = field(default_factory=list)
+    dev_questions: dict[str, list[dict]] = field(default_factory=dict)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def split_of(key: str) -> str:
+    digest = hashlib.sha256(f"kabar-reader-dev:{key}".encode()).hexdigest()
+    return "dev" if int(digest, 16) % 100 < DEV_PERCENT else "train"
+
+
+# Question words and a few function words, Indonesian → English, for code-switched questions.
+CODE_SWITCH = [
+    (r"\b(siapakah|siapa)\b", "who"), (r"\b(kapankah|kapan)\b", "when"),
+    (r"\b(di ?manakah|di ?mana)\b", "where"), (r"\b(berapakah|berapa)\b", "how many"),
+    (r"\b(mengapa|kenapa)\b", "why"), (r"\b(bagaimanakah|bagaimana)\b", "how"),
+    (r"\b(apakah|apa)\b", "what"), (r"\b(manakah|mana)\b", "which"), (r"\byang\b", "that"),
+    (r"\bdan\b", "and"), (r"\bdari\b", "of"), (r"\bdi\b", "in"), (r"\bpada\b", "in"), (r"\bke\b", "to"),
+    (r"\btahun\b", "year"), (r"\bnegara\b", "country"), (r"\bkota\b", "city"), (r"\bpertama\b", "first"),
+]
+
+
+def code_switch(question: str) -> str:
+    switched = question
+    for pattern, english in CODE_SWITCH:
+        switched = re.sub(pattern, english, switched, flags=re.IGNORECASE)
+    return switched
+
+
+def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, seed: int,
+                  code_switch_share: float, log=print) -> Dataset:
+    from eval.questions import load_questions
+    from index.lexical import LexicalIndex
+    from rag.chunk import Chunker
+    from rag.models import Article
+    from rag.text import sanitize, sentence_spans
+
+    rng = random.Random(seed)
+    chunker = Chunker()
+    data = Dataset()
+    for set_name in sets:
+        folder = datasets_dir / set_name
+        articles = {}
+        for line in (folder / "corpus.jsonl").read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                record = json.loads(line)
+                articles[record["id"]] = Article(id=record["id"], title=record.get("title"),
+                                                 text=sanitize(record["text"]).strip())
+        chunks = [c for a in articles.values() for c in chunker.split(a)]
+        chunks_of: dict[str, list] = {}
+        for number, chunk in enumerate(chunks):
+            chunks_of.setdefault(chunk.article_id, []).append(number)
+        lexical = LexicalIndex.build(list(range(len(chunks))),
+                                     [f"{articles[c.article_id].title or ''}\n{c.text}" for c in chunks])
+        questions = load_questions(folder / "questions.jsonl")
+        if limit:
+            questions = questions[:limit]
+        counts = {"train_questions": 0, "dev_questions": 0, "unanswerable": 0, "no_answer_in_gold": 0}
+
+        def example(question_text: str, number: int, answer: str | None, kind: str) -> Example:
+            chunk = chunks[number]
+            title = articles[chunk.article_id].title
+            text = chunk.text
+            spans = [(s - chunk.start, e - chunk.start)
+                     for s, e in sentence_spans(articles[chunk.article_id].text, chunk.start, chunk.end)]
+            located = None
+            if answer:
+                at = text.lower().find(answer.lower())
+                if at >= 0:
+                    located = (at, at + len(answer))
+            return Example(question_text, title, text, spans, located, kind, set_name)
+
+        for question in questions:
+            hits = [number for number, _ in lexical.search(question.question, 8)]
+            if question.gold_doc_ids:
+                key = "|".join(sorted(question.gold_doc_ids))
+            else:
+                counts["unanswerable"] += 1
+                # IDK-MRC questions were written against one paragraph; BM25's best is almost always it.
+                key = chunks[hits[0]].article_id if hits else question.id
+            part = split_of(f"{set_name}:{key}")
+            counts[f"{part}_questions"] += 1
+            if part == "dev":
+                data.dev_questions.setdefault(set_name, []).append(question.model_dump())
+            asked = question.question
+            if part == "train" and rng.random() < code_switch_share:
+                asked = code_switch(asked)
+            made: list[Example] = []
+            if question.answers:
+                positive = None
+                for doc in question.gold_doc_ids:
+                    for number in chunks_of.get(doc, []):
+                        if question.contains_answer(chunks[number].text):
+                            positive = number
+                            break
+                    if positive is not None:
+                        break
+                if positive is None:
+                    counts["no_answer_in_gold"] += 1
+                    continue
+                answer = next(a for a in question.answers if a.lower() in chunks[positive].text.lower())
+                made.append(example(asked, positive, answer, "positive"))
+                negatives = [n for n in hits if n != positive and not question.contains_answer(chunks[n].text)
+                             and chunks[n].article_id not in question.gold_doc_ids]
+                if negatives:
+                    made.append(example(asked, negatives[0], None, "hard-negative"))
+            else:
+                made.extend(example(asked, n, None, "unanswerable") for n in hits[:2])
+            (data.dev if part == "dev" else data.train).extend(made)
+        data.counts[set_name] = counts
+        log(f"{set_name}: {len(articles)} articles, {len(chunks)} chunks, {counts}")
+    rng.shuffle(data.train)
+    return data
+
+
+def collate(batch: list[Example], tokenizer, torch):
+    from rag.reader.encoding import encode_pair
+
+    inputs = [encode_pair(tokenizer, e.question, e.title, e.text, e.sentences) for e in batch]
+    width = max(len(i.ids) for i in inputs)
+    sentences = max(1, max(len(i.sentences) for i in inputs))
+    ids = torch.full((len(batch), width), tokenizer.pad, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    sentence_of = torch.full((len(batch), width), -1, dtype=torch.long)
+    sentence_labels = torch.zeros((len(batch), sentences))
+    sentence_valid = torch.zeros((len(batch), sentences), dtype=torch.bool)
+    start = torch.full((len(batch),), -100, dtype=torch.long)
+    end = torch.full((len(batch),), -100, dtype=torch.long)
+    passage = torch.zeros(len(batch))
+    for row, (example, item) in enumerate(zip(batch, inputs)):
+        n = len(item.ids)
+        ids[row, :n] = torch.tensor(item.ids)
+        mask[row, :n] = 1
+        sentence_of[row, :n] = torch.tensor(item.sentence_of)
+        sentence_valid[row, :len(item.sentences)] = True
+        if example.answer is None:
+            continue
+        a_start, a_end = example.answer
+        for number, (s, e) in enumerate(item.sentences):
+            if s < a_end and a_start < e:
+                sentence_labels[row, number] = 1.0
+        tokens = [t for t, (s, e) in enumerate(item.offsets) if s >= 0 and s < a_end and a_start < e]
+        if tokens:  # the answer may lie past the token window
+            start[row], end[row] = tokens[0], tokens[-1]
+            passage[row] = 1.0
+    return ids, mask, sentence_of, sentences, sentence_labels, sentence_valid, start, end, passage
+
+
+def losses(out, sentence_labels, sentence_valid, start, end, passage, torch):
+    F = torch.nn.functional
+    logits = out["sentence"]
+    bce = F.binary_cross_entropy_with_logits(logits, sentence_labels, reduction="none")
+    sentence_loss = (bce * sentence_valid).sum() / sentence_valid.sum().clamp(min=1)
+    has = passage > 0
+    listwise = torch.tensor(0.0)
+    span_loss = torch.tensor(0.0)
+    if has.any():
+        target = sentence_labels[has].argmax(-1)
+        listwise = F.cross_entropy(logits[has].masked_fill(~sentence_valid[has], -1e4), target)
+        span_loss = (F.cross_entropy(out["start"][has], start[has]) + F.cross_entropy(out["end"][has], end[has])) / 2
+    passage_loss = F.binary_cross_entropy_with_logits(out["passage"], passage)
+    total = sentence_loss + 0.5 * listwise + span_loss + 0.5 * passage_loss
+    return total, {"sentence": sentence_loss.item(), "listwise": listwise.item(), "span": span_loss.item(),
+                   "passage": passage_loss.item()}
+
+
+def evaluate(model, examples: list[Example], tokenizer, torch, batch_size: int = 32) -> dict[str, float]:
+    """On dev passages: is the top sentence the answer's, is the span exact, is 'answers at all' right."""
+    from rag.reader.read import best_span
+
+    model.eval()
+    right_sentence = exact = f1_sum = positives = 0
+    passage_right = 0
+    with torch.no_grad():
+        for first in range(0, len(examples), batch_size):
+            batch = examples[first:first + batch_size]
+            ids, mask, sentence_of, n, labels, valid, start, end, passage = collate(batch, tokenizer, torch)
+            out = model(ids, mask, sentence_of, n)
+            from rag.reader.encoding import encode_pair
+
+            for row, example in enumerate(batch):
+                passage_right += int((out["passage"][row] > 0).item() == bool(passage[row] > 0))
+                if passage[row] <= 0:
+                    continue
+                positives += 1
+                scores = out["sentence"][row].masked_fill(~valid[row], -1e4)
+                right_sentence += int(labels[row, int(scores.argmax())] > 0)
+                item = encode_pair(tokenizer, example.question, example.title, example.text, example.sentences)
+                span = best_span(out["start"][row].tolist(), out["end"][row].tolist(), item.offsets, example.text)
+                gold = example.text[example.answer[0]:example.answer[1]]
+                predicted = example.text[span[0]:span[1]] if span else ""
+                exact += int(_norm(predicted) == _norm(gold))
+                f1_sum += token_f1(predicted, gold)
+    model.train()
+    return {"sentence_top1": round(right_sentence / max(positives, 1), 4),
+            "span_exact": round(exact / max(positives, 1), 4), "span_f1": round(f1_sum / max(positives, 1), 4),
+            "passage_accuracy": round(passage_right / max(len(examples), 1), 4), "positives": positives,
+            "passages": len(examples)}
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def token_f1(predicted: str, gold: str) -> float:
+    p, g = _norm(predicted).split(), _norm(gold).split()
+    common = sum(min(p.count(w), g.count(w)) for w in set(p))
+    if not p or not g or not common:
+        return 0.0
+    precision, recall = common / len(p), common / len(g)
+    return 2 * precision * recall / (precision + recall)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.train_reader", description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", type=Path, default=Path("../shared/datasets"))
+    parser.add_argument("--sets", default=",".join(DEFAULT_SETS))
+    parser.add_argument("--out", type=Path, default=Path("rag/data/reader"))
+    parser.add_argument("--work", type=Path, default=Path(".kabar/reader-training"),
+                        help="checkpoints and the training log")
+    parser.add_argument("--layers", type=int, default=6)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--epochs", type=float, default=1.5)
+    parser.add_argument("--minutes", type=float, default=75.0, help="stop training after this long")
+    parser.add_argument("--limit", type=int, default=None, help="questions per set (a quick run)")
+    parser.add_argument("--code-switch", type=float, default=0.25)
+    parser.add_argument("--checkpoint-steps", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+
+    from rag.reader.e5_file import E5Tokenizer, read_e5_file
+    from rag.reader.model import ReaderModel
+    from rag.reader.read import save_reader
+
+    if not (args.datasets / "tydiqa_id").is_dir() and "tydiqa_id" in args.sets:
+        print(f"error: no data sets at {args.datasets} (pass --datasets)", file=sys.stderr)
+        return 2
+    random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    args.work.mkdir(parents=True, exist_ok=True)
+    log_file = (args.work / "train.log").open("a", encoding="utf-8")
+
+    def log(message: str) -> None:
+        line = f"{time.strftime('%H:%M:%S')} {message}"
+        print(line, flush=True)
+        log_file.write(line + "\n")
+        log_file.flush()
+
+    started = time.time()
+    data = build_dataset(args.datasets, tuple(args.sets.split(",")), args.limit, args.seed, args.code_switch, log)
+    log(f"examples: {len(data.train)} train, {len(data.dev)} dev ({time.time() - started:.0f} s to build)")
+    e5 = read_e5_file()
+    tokenizer = E5Tokenizer(e5)
+    model = ReaderModel(e5, args.layers)
+    model.load_e5(e5)
+    model.to(device)
+    heads = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
+    body = [p for n, p in model.named_parameters() if n.startswith("encoder.")]
+    optimizer = torch.optim.AdamW([{"params": body, "lr": args.lr}, {"params": heads, "lr": args.lr * 10}],
+                                  weight_decay=0.01)
+    steps_per_epoch = math.ceil(len(data.train) / args.batch)
+    total_steps = max(1, int(steps_per_epoch * args.epochs))
+    warmup = max(1, total_steps // 20)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / max(1, total_steps - warmup))))
+    step = 0
+    checkpoint = args.work / "checkpoint.pt"
+    if args.resume and checkpoint.exists():
+        state = torch.load(checkpoint, map_location=device)
+        model.load_state_dict(state["model"], strict=False)
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        step = state["step"]
+        log(f"resumed at step {step}")
+    elapsed_before = 0.0 if not (args.resume and checkpoint.exists()) else state.get("seconds", 0.0)
+    train_started = time.time()
+    model.train()
+    running: dict[str, float] = {}
+    stopped_by = "steps"
+    while step < total_steps:
+        first = (step % steps_per_epoch) * args.batch
+        batch = data.train[first:first + args.batch]
+        tensors = [t.to(device) if hasattr(t, "to") else t for t in collate(batch, tokenizer, torch)]
+        ids, mask, sentence_of, n, labels, valid, start, end, passage = tensors
+        out = model(ids, mask, sentence_of, n)
+        loss, parts = losses(out, labels, valid, start, end, passage, torch)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad()
+        step += 1
+        for name, value in parts.items():
+            running[name] = 0.98 * running.get(name, value) + 0.02 * value
+        seconds = elapsed_before + time.time() - train_started
+        if step % 20 == 0:
+            log(f"step {step}/{total_steps} {seconds / 60:.1f} min " + " ".join(f"{k} {v:.3f}" for k, v in running.items()))
+        if step % args.checkpoint_steps == 0 or step == total_steps:
+            torch.save({"model": model.trained_state(), "optimizer": optimizer.state_dict(),
+                        "schedule": schedule.state_dict(), "step": step, "seconds": seconds}, checkpoint.with_suffix(".tmp"))
+            os.replace(checkpoint.with_suffix(".tmp"), checkpoint)
+        if seconds > args.minutes * 60:
+            stopped_by = "time"
+            log(f"time budget of {args.minutes} min reached at step {step}")
+            break
+    training_seconds = elapsed_before + time.time() - train_started
+    model.cpu()
+    metrics = {name: evaluate(model, [e for e in data.dev if e.set_name == name], tokenizer, torch)
+               for name in data.counts}
+    log(f"dev: {json.dumps(metrics)}")
+    settings = {"layers": args.layers, "batch": args.batch, "lr": args.lr, "head_lr": args.lr * 10,
+                "epochs": args.epochs, "steps": step, "total_steps": total_steps, "stopped_by": stopped_by,
+                "seed": args.seed, "code_switch": args.code_switch, "dev_percent": DEV_PERCENT,
+                "sets": args.sets, "limit": args.limit, "train_examples": len(data.train),
+                "dev_examples": len(data.dev), "counts": data.counts}
+    machine = {"device": device, "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+               "torch": torch.__version__, "threads": torch.get_num_threads(),
+               "training_minutes": round(training_seconds / 60, 1)}
+    save_reader(model, args.out, settings=settings, machine=machine, dev_metrics=metrics)
+    dev_dir = args.out / "dev"
+    dev_dir.mkdir(parents=True, exist_ok=True)
+    for name, rows in data.dev_questions.items():
+        (dev_dir / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                                               encoding="utf-8")
+    log(f"wrote {args.out} ({training_seconds / 60:.1f} min of training)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""A trained extractive reader: which sentence answers, the short answer inside it, and whether any does."""

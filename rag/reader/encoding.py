@@ -1,0 +1,60 @@
+"""How a (question, passage) pair becomes the reader's input, the same in training and serving.
+
+Layout: `<s> query: QUESTION </s></s> passage: HEADLINE \n CHUNK </s>`, e5's own prefixes, so
+the layers start from what they were trained on. Every chunk token knows its characters in the
+chunk and its sentence; headline and question tokens belong to no sentence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rag.reader.e5_file import E5Tokenizer
+
+MAX_QUESTION_TOKENS = 48
+MAX_TOKENS = 256
+
+
+@dataclass
+class ReaderInput:
+    ids: list[int]
+    # Per token: (start, end) in the chunk text, or (-1, -1) outside it.
+    offsets: list[tuple[int, int]]
+    # Per token: index into `sentences`, or -1.
+    sentence_of: list[int]
+    # The sentences read, as (start, end) in the chunk text (those cut off by truncation are dropped).
+    sentences: list[tuple[int, int]]
+
+
+def encode_pair(tokenizer: E5Tokenizer, question: str, title: str | None, text: str,
+                sentences: list[tuple[int, int]], max_tokens: int = MAX_TOKENS) -> ReaderInput:
+    question_ids, _ = tokenizer.encode("query: " + question)
+    question_ids = question_ids[:MAX_QUESTION_TOKENS]
+    head = "passage: " + (f"{title.strip()}\n" if title and title.strip() else "")
+    passage_ids, passage_spans = tokenizer.encode(head + text)
+    room = max_tokens - len(question_ids) - 4
+    passage_ids, passage_spans = passage_ids[:room], passage_spans[:room]
+    ids = [tokenizer.bos, *question_ids, tokenizer.eos, tokenizer.eos]
+    offsets: list[tuple[int, int]] = [(-1, -1)] * len(ids)
+    sentence_of = [-1] * len(ids)
+    shift = len(head)
+    read_until = 0
+    for token, (start, end) in zip(passage_ids, passage_spans):
+        ids.append(token)
+        if end <= shift:
+            offsets.append((-1, -1))
+            sentence_of.append(-1)
+            continue
+        start, end = max(start - shift, 0), end - shift
+        offsets.append((start, end))
+        read_until = max(read_until, end)
+        last = end - 1
+        sentence_of.append(next((i for i, (s, e) in enumerate(sentences) if s <= last < e), -1))
+    ids.append(tokenizer.eos)
+    offsets.append((-1, -1))
+    sentence_of.append(-1)
+    # A sentence the window cut off halfway is still scored on what was read of it.
+    kept = [i for i, (s, _) in enumerate(sentences) if s < read_until]
+    renumber = {old: new for new, old in enumerate(kept)}
+    sentence_of = [renumber.get(i, -1) for i in sentence_of]
+    return ReaderInput(ids=ids, offsets=offsets, sentence_of=sentence_of, sentences=[sentences[i] for i in kept])

