@@ -19,7 +19,7 @@ from rag import __version__
 from rag.chunk import Chunker
 from rag.embed.base import Embedder
 from rag.ingest.pipeline import Ingestor
-from rag.jobs import Job, JobQueue
+from rag.jobs import Job, JobQueue, QueueFullError
 from rag.service import IndexUnavailableError, Kabar
 from rag.settings import Settings
 
@@ -71,7 +71,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.state.settings = settings
     app.state.kabar = service
     app.state.metrics = metrics
-    app.state.jobs = JobQueue(ingestor, settings.index_dir, on_commit=job_finished)
+    app.state.jobs = JobQueue(ingestor, settings.index_dir, on_commit=job_finished,
+                              max_queued_documents=settings.max_queued_documents)
     app.state.auth = Authenticator(load_keys(settings.api_keys_file), settings.public_ask)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_ask, settings.rate_limit_admin)
 
@@ -99,6 +100,10 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail},
                             headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(QueueFullError)
+    async def _queue_full(request: Request, exc: QueueFullError) -> JSONResponse:
+        return JSONResponse(status_code=503, content={"detail": str(exc)}, headers={"Retry-After": "5"})
 
     @app.exception_handler(IndexUnavailableError)
     async def _index_unavailable(request: Request, exc: IndexUnavailableError) -> JSONResponse:

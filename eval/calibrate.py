@@ -29,19 +29,25 @@ from rag.service import Kabar
 from rag.settings import Settings
 
 
+SIMILARITY_FEATURES = 4  # cosine, z, lexical, unseen; a reader adds its sentence and passage logits
+
+
 def collect(service: Kabar, questions: list[dict], label_mode: str) -> list[tuple[list[float], int]]:
     rows = []
     snapshot = service.snapshot
+    width = len(FEATURE_NAMES) if service.reader is not None else SIMILARITY_FEATURES
     for item in questions:
         # The same retrieval as a served question, so the curve is fitted on the features it will see.
         candidates, query = service._retrieve(snapshot, item["question"], 5, "default", None, {})
         choice = service.answer_choice(snapshot, item["question"], query, candidates)
         if choice is None:
             continue
-        f = choice.features
         label = 0 if label_mode == "negative" else int(bool(item["gold_doc_ids"]))
-        rows.append(([f.cosine, f.z, f.lexical, f.unseen], label))
+        rows.append((choice.features.vector()[:width], label))
     return rows
+
+
+FEATURE_NAMES = ("w_cosine", "w_z", "w_lexical", "w_unseen", "w_reader", "w_reader_passage")
 
 
 LABEL_MODES = ("gold", "negative", "answerable")
@@ -74,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--case", action="append", required=True)
     parser.add_argument("--write", action="store_true", help="store the curve in rag/calibration.json")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--features", default=None,
+                        help="comma-separated subset of " + ",".join(n[2:] for n in FEATURE_NAMES)
+                        + " (default: all the service has); the others get weight 0")
     parser.add_argument("--refuse", type=float, default=0.8,
                         help="share of the unanswerable questions the 0.5 threshold refuses (default 0.8)")
     args = parser.parse_args(argv)
@@ -91,9 +100,11 @@ def main(argv: list[str] | None = None) -> int:
         if limit:
             questions = questions[:limit]
         service = Kabar(Settings(index_dir=Path(index_dir)))
-        key = service.embedder.spec.key
+        key = service.calibration_key("default")
         got = collect(service, questions, label_mode)
-        names.append(f"{Path(path).parent.name}@{Path(index_dir).name}({label_mode},{len(got)})")
+        # A set's own questions.jsonl is named by its folder; the reader's dev files by their own name.
+        source = Path(path).parent.name if Path(path).stem == "questions" else Path(path).stem
+        names.append(f"{source}@{Path(index_dir).name}({label_mode},{len(got)})")
         print(f"{names[-1]}: positives {sum(l for _, l in got)}, negatives {sum(1 - l for _, l in got)}")
         rows.extend(got)
 
@@ -101,12 +112,20 @@ def main(argv: list[str] | None = None) -> int:
 
     x = np.array([r[0] for r in rows])
     y = np.array([r[1] for r in rows])
+    features = list(FEATURE_NAMES[:x.shape[1]])
+    if args.features:
+        chosen = [f"w_{name.strip()}" for name in args.features.split(",") if name.strip()]
+        unknown = [c for c in chosen if c not in features]
+        if unknown or not chosen:
+            raise SystemExit(f"--features: unknown or unavailable {', '.join(c[2:] for c in unknown) or 'none'}; "
+                             f"choose from {', '.join(n[2:] for n in features)}")
+        x = x[:, [features.index(c) for c in chosen]]
+        features = chosen
     model = LogisticRegression(class_weight="balanced", C=10.0, max_iter=1000).fit(x, y)
     logits = model.decision_function(x)
     shift = operating_bias(logits[y == 0], args.refuse)
-    w_cos, w_z, w_lex, w_unseen = (float(w) for w in model.coef_[0])
-    curve = Calibration(w_cosine=w_cos, w_z=w_z, w_lexical=w_lex, w_unseen=w_unseen,
-                        bias=float(model.intercept_[0]) + shift,
+    weights = {name: 0.0 for name in FEATURE_NAMES} | dict(zip(features, (float(w) for w in model.coef_[0])))
+    curve = Calibration(**weights, bias=float(model.intercept_[0]) + shift,
                         fitted_on="; ".join(names) + f"; refuse {args.refuse:.2f}")
     probabilities = 1.0 / (1.0 + np.exp(-(logits + shift)))
     print(json.dumps(curve.model_dump(), indent=2))

@@ -23,6 +23,7 @@ class QuestionResult(BaseModel):
     articles: list[str]
     passages: list[str]
     answer: str | None
+    span: str | None = None  # the reader's short answer inside the answer sentence
     confidence: float | None
     citations_total: int
     citations_valid: int
@@ -85,6 +86,13 @@ def summarize(questions: list[Question], results: list[QuestionResult]) -> dict[
         summary["answer_hit@1"] = rate(lambda r, q: any(q.contains_answer(p) for p in r.passages[:1]))
         summary["answer_hit@5"] = rate(lambda r, q: any(q.contains_answer(p) for p in r.passages[:5]))
         summary["answer_exact"] = rate(lambda r, q: r.answer is not None and q.contains_answer(r.answer))
+        spans = [r for r in answerable if r.span is not None]
+        if spans:
+            # SQuAD-style, over the answered questions that got a short answer.
+            summary["span_exact"] = round(sum(max(exact_match(r.span, a) for a in by_id[r.question_id].answers)
+                                              for r in spans) / len(spans), 4)
+            summary["span_f1"] = round(sum(max(token_f1(r.span, a) for a in by_id[r.question_id].answers)
+                                           for r in spans) / len(spans), 4)
     if gold:
         summary["answerable_refused"] = round(sum(r.answer is None for r in gold) / len(gold), 4)
     if unanswerable:
@@ -95,6 +103,25 @@ def summarize(questions: list[Question], results: list[QuestionResult]) -> dict[
     summary["latency_p50_ms"] = round(statistics.median(latencies), 1) if latencies else 0.0
     summary["latency_p95_ms"] = round(percentile(latencies, 0.95), 1)
     return summary
+
+
+def normalise_answer(text: str) -> list[str]:
+    import re
+
+    return re.findall(r"\w+", text.lower())
+
+
+def exact_match(predicted: str, gold: str) -> float:
+    return float(normalise_answer(predicted) == normalise_answer(gold))
+
+
+def token_f1(predicted: str, gold: str) -> float:
+    p, g = normalise_answer(predicted), normalise_answer(gold)
+    common = sum(min(p.count(w), g.count(w)) for w in set(p))
+    if not p or not g or not common:
+        return 0.0
+    precision, recall = common / len(p), common / len(g)
+    return 2 * precision * recall / (precision + recall)
 
 
 def by_language(questions: list[Question]) -> dict[str, list[Question]]:

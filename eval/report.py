@@ -9,7 +9,7 @@ from eval.metrics import QuestionResult
 from eval.questions import Question
 
 TABLE_COLUMNS = ["questions", "recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "answer_hit@1",
-                 "answer_hit@5", "answer_exact", "unanswerable_refused", "answerable_refused", "citation_validity",
+                 "answer_hit@5", "answer_exact", "span_exact", "span_f1", "unanswerable_refused", "answerable_refused", "citation_validity",
                  "latency_p50_ms", "latency_p95_ms"]
 
 

@@ -61,13 +61,19 @@ def run_mode(service: Kabar, questions: list[Question], mode: str, k: int) -> li
         citations = [p.citation for p in answer.passages] + ([answer.answer.citation] if answer.answer else [])
         articles = service.snapshot.store.get_articles([c.article_id for c in citations])
         valid = sum(1 for c in citations if articles[c.article_id].text[c.start:c.end] == c.cited_text)
+        span = answer.answer.span if answer.answer else None
+        checked = len(citations)
+        if span is not None:  # the short answer is held to the same standard as a citation
+            checked += 1
+            valid += int(articles[answer.answer.citation.article_id].text[span.start:span.end] == span.text)
         # A story folded into one result counts for every outlet that carried it, at that rank.
         ranked_articles = list(dict.fromkeys(
             a for p in answer.passages for a in [p.citation.article_id, *(r.article_id for r in p.also_reported_by)]))
         results.append(QuestionResult(
             question_id=question.id, mode=mode, articles=ranked_articles, passages=[p.text for p in answer.passages],
             answer=answer.answer.text if answer.answer else None,
+            span=span.text if span is not None else None,
             confidence=answer.confidence,
-            citations_total=len(citations), citations_valid=valid, latency_ms=round(latency, 2),
+            citations_total=checked, citations_valid=valid, latency_ms=round(latency, 2),
         ))
     return results

@@ -217,6 +217,7 @@ def losses(out, sentence_labels, sentence_valid, start, end, passage, torch):
 
 def evaluate(model, examples: list[Example], tokenizer, torch, batch_size: int = 32) -> dict[str, float]:
     """On dev passages: is the top sentence the answer's, is the span exact, is 'answers at all' right."""
+    from eval.metrics import exact_match, token_f1
     from rag.reader.read import best_span
 
     model.eval()
@@ -240,26 +241,13 @@ def evaluate(model, examples: list[Example], tokenizer, torch, batch_size: int =
                 span = best_span(out["start"][row].tolist(), out["end"][row].tolist(), item.offsets, example.text)
                 gold = example.text[example.answer[0]:example.answer[1]]
                 predicted = example.text[span[0]:span[1]] if span else ""
-                exact += int(_norm(predicted) == _norm(gold))
+                exact += int(exact_match(predicted, gold))
                 f1_sum += token_f1(predicted, gold)
     model.train()
     return {"sentence_top1": round(right_sentence / max(positives, 1), 4),
             "span_exact": round(exact / max(positives, 1), 4), "span_f1": round(f1_sum / max(positives, 1), 4),
             "passage_accuracy": round(passage_right / max(len(examples), 1), 4), "positives": positives,
             "passages": len(examples)}
-
-
-def _norm(text: str) -> str:
-    return " ".join(re.findall(r"\w+", text.lower()))
-
-
-def token_f1(predicted: str, gold: str) -> float:
-    p, g = _norm(predicted).split(), _norm(gold).split()
-    common = sum(min(p.count(w), g.count(w)) for w in set(p))
-    if not p or not g or not common:
-        return 0.0
-    precision, recall = common / len(p), common / len(g)
-    return 2 * precision * recall / (precision + recall)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -380,6 +368,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, rows in data.dev_questions.items():
         (dev_dir / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
                                                encoding="utf-8")
+    from eval.reader_card import write_card
+
+    command = "python -m eval.train_reader " + " ".join(argv if argv is not None else sys.argv[1:])
+    write_card(args.out, command.strip())
     log(f"wrote {args.out} ({training_seconds / 60:.1f} min of training)")
     return 0
 

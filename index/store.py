@@ -206,6 +206,16 @@ class DocumentStore:
         )
         return total, [_article(row) for row in rows]
 
+    def newest_published(self):
+        """The newest publication date in the archive, or None when no article has one."""
+        import datetime as dt
+
+        row = self._db.execute("SELECT MAX(published) FROM articles").fetchone()
+        value = row[0] if row else None
+        if value is None:
+            return None
+        return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
     def counts(self) -> dict[str, int]:
         return {
             table: self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]

@@ -265,7 +265,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.port:
         settings.port = args.port
     app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    # uvicorn trusts X-Forwarded-For from 127.0.0.1 by default: any local client could then choose
+    # the address it is rate-limited as. Only the proxies an operator names are trusted.
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
+                proxy_headers=bool(settings.trusted_proxies),
+                forwarded_allow_ips=",".join(settings.trusted_proxies) or None)
     return 0
 
 

@@ -221,8 +221,9 @@ class Kabar:
         question = self.validate(question, k, mode)
         snapshot = self.snapshot
         timings: dict[str, float] = {}
-        searched = self._with_resolved_years(question, mode, as_of)
         with self._damage_guard(snapshot):
+            as_of = as_of or self.archive_date(snapshot)
+            searched = self._with_resolved_years(question, mode, as_of)
             candidates = self._retrieve(snapshot, searched, k, mode, filters, timings, as_of)[0]
             return SearchResult(question=question, passages=self._passages(snapshot, candidates), timings_ms=timings)
 
@@ -261,6 +262,7 @@ class Kabar:
 
     def _ask_steps(self, snapshot, question, k, mode, filters, history, as_of, started):
         timings: dict[str, float] = {}
+        as_of = as_of or self.archive_date(snapshot)
         with_topic = search_text(question, history)
         follow_up = with_topic != question
         searched = self._with_resolved_years(with_topic, mode, as_of)
@@ -363,6 +365,20 @@ class Kabar:
             return snapshot.store.get_article(article_id)
 
     @staticmethod
+    def archive_date(snapshot: Snapshot) -> dt.date:
+        """The archive's present: its newest article's date (today for an archive with no dates).
+
+        "The next summit" asked of an archive means the next one after what the archive last
+        reported, not after today: an archive whose newest story is from December 2024 answers
+        "where is the next summit?" with the one it announced, not with one in today's year.
+        For a newsroom archive that gets today's news, the two are the same day.
+        """
+        newest = snapshot.derived.get("newest_date")
+        if newest is None:
+            newest = snapshot.derived["newest_date"] = snapshot.store.newest_published() or dt.date.today()
+        return min(newest, dt.date.today())
+
+    @staticmethod
     def _with_resolved_years(text: str, mode: str, as_of: dt.date | None) -> str:
         """"last year" asked in 2024 is searched as "last year 2023": the articles write years out.
 
@@ -385,7 +401,7 @@ class Kabar:
         timings["embed"] = _ms(tick)
         tick = time.perf_counter()
         context = Context(
-            timeframe=question_timeframe(question, as_of or dt.date.today()),
+            timeframe=question_timeframe(question, as_of or self.archive_date(snapshot)),
             canonical_of=self._canonical_of(snapshot),
             mmr_lambda=self.settings.mmr_lambda,
             rerank=self.reranker.scorer(snapshot, question) if self.reranker and mode.startswith("default") else None,

@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     cors_origins: list[str] = Field(default_factory=list)
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of reverse proxies whose X-Forwarded-For names the real client (JSON list, e.g. "
+        '["127.0.0.1"]). Empty: the header is ignored, so no client can pick its own rate-limit bucket.')
+    max_queued_documents: int = Field(
+        default=20_000, ge=1, description="Documents waiting in the ingest queue; past this, writes get 503 with "
+        "Retry-After.")
     checkpoint_seconds: float = Field(
         default=120.0, gt=0, description="During a long ingest, commit at least this often."
     )

@@ -101,6 +101,8 @@
     .hint { color: var(--muted); margin: auto 8px; text-align: center; font-size: 14px; }
     .hint:not(:only-child) { display: none; }
     .answer { font-weight: 500; }
+    .headline { font-size: 1.25em; font-weight: 700; margin: 0 0 4px; }
+    .answer strong, .reader mark strong { font-weight: 700; text-decoration: underline; text-decoration-thickness: 2px; }
     .cite { border: 0; background: none; color: var(--accent); padding: 0 2px; font-size: 12px; vertical-align: super; }
     .citations { margin: 8px 0 0; padding: 0; list-style: none; font-size: 13px; }
     .citations button, .sources button.source { display: block; width: 100%; text-align: left; border: 0;
@@ -385,12 +387,15 @@
       message.append(h("span", { class: "sr-only" }, `${t.kabar}: `));
       if (result.answer) {
         const citation = result.answer.citation;
+        const span = result.answer.span || null;
         const number = sourceNumber(passages, citation);
-        message.append(h("p", { class: "answer" }, result.answer.text, " ",
+        // The short answer is the headline; the sentence it sits in stays, with the short answer marked.
+        if (span) message.append(h("p", { class: "headline" }, span.text));
+        message.append(h("p", { class: "answer" }, ...withSpan(result.answer.text, citation.start, span), " ",
           h("button", { class: "cite", type: "button", "aria-label": t.citation(number),
-            onclick: () => this.openArticle(citation) }, `[${number}]`)));
+            onclick: () => this.openArticle(citation, span) }, `[${number}]`)));
         message.append(h("ol", { class: "citations", "aria-label": t.citation(number) },
-          h("li", {}, h("button", { type: "button", class: "citation", onclick: () => this.openArticle(citation) },
+          h("li", {}, h("button", { type: "button", class: "citation", onclick: () => this.openArticle(citation, span) },
             `[${number}] `, describeSource(citation, this.language)))));
         this.showSources(message, passages, citation);
       } else {
@@ -415,7 +420,7 @@
     }
 
     // -- the article view, with the cited characters highlighted ----------------------------------
-    async openArticle(citation) {
+    async openArticle(citation, span = null) {
       const t = this.t;
       this.log.hidden = true;
       this.form.hidden = true;
@@ -438,7 +443,7 @@
       const text = article.text || "";
       const start = Math.max(0, Math.min(citation.start, text.length));
       const end = Math.max(start, Math.min(citation.end, text.length));
-      const mark = h("mark", { tabindex: -1 }, text.slice(start, end));
+      const mark = h("mark", { tabindex: -1 }, ...withSpan(text.slice(start, end), start, span));
       const page = `${this.endpoint}/articles/${encodeURIComponent(article.id)}#${start}-${end}`;
       const original = article.url ? safeUrl(article.url) : null;
       this.reader.replaceChildren(
@@ -472,6 +477,15 @@
       else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
     }
     try { return { name, data: JSON.parse(data.join("\n") || "{}") }; } catch { return { name: "error", data: {} }; }
+  }
+
+  /** `text` (which starts at article offset `offset`) as nodes, the short answer inside it in <strong>. */
+  function withSpan(text, offset, span) {
+    if (!span) return [text];
+    const start = span.start - offset;
+    const end = span.end - offset;
+    if (start < 0 || end > text.length || end <= start) return [text];
+    return [text.slice(0, start), h("strong", { class: "span" }, text.slice(start, end)), text.slice(end)];
   }
 
   /** The passage number an answer cites: the passage that holds its characters, else the first of its article. */

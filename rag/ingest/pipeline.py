@@ -78,7 +78,7 @@ class Ingestor:
                 if isinstance(item, IngestError):
                     summary.errors.append(item)
                     continue
-                self._ingest_one(item, writer, summary)
+                self.ingest_one(item, writer, summary)
                 bar.set_postfix(added=summary.added, skipped=summary.unchanged, chunks=summary.chunks, refresh=False)
                 if writer.pending and time.perf_counter() - last_commit > self.checkpoint_seconds:
                     writer.commit()
@@ -95,7 +95,8 @@ class Ingestor:
         payload = article.model_dump_json() + repr(sorted(self.chunker.describe().items()))
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
-    def _ingest_one(self, article: Article, writer: IndexWriter, summary: IngestSummary) -> None:
+    def ingest_one(self, article: Article, writer: IndexWriter, summary: IngestSummary) -> None:
+        """Chunk, embed and stage one article in an open writer (committed by the caller)."""
         digest = self.content_hash(article)
         previous = writer.content_hash(article.id)
         if previous == digest:

