@@ -44,6 +44,16 @@ CREATE TABLE IF NOT EXISTS duplicates (
     article_id TEXT PRIMARY KEY,
     canonical_id TEXT NOT NULL
 );
+-- Sentence frequencies of words, kept up to date article by article (the words are the caller's:
+-- the store does not tokenize). `meta.terms` = 'complete' once every stored article is counted.
+CREATE TABLE IF NOT EXISTS term_df (
+    term TEXT PRIMARY KEY,
+    df INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 """
 
 
@@ -126,6 +136,53 @@ class DocumentStore:
         self._db.execute("DELETE FROM sentences WHERE article_id = ?", (article_id,))
         self._db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
         return chunk_ids, sentence_ids
+
+    # -- word statistics -------------------------------------------------------------------
+    def add_term_counts(self, counts: dict[str, int], sign: int = 1) -> None:
+        """Add (sign 1) or remove (sign -1) an article's per-word sentence counts."""
+        if not counts:
+            return
+        self._db.executemany(
+            "INSERT INTO term_df (term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
+            [(term, sign * n) for term, n in counts.items()])
+        if sign < 0:
+            self._db.execute("DELETE FROM term_df WHERE df <= 0")
+
+    def term_counts_complete(self) -> bool:
+        try:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'terms'").fetchone()
+        except sqlite3.OperationalError:  # a generation written before the table existed
+            return False
+        return bool(row and row[0] == "complete")
+
+    def mark_term_counts_complete(self) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('terms', 'complete')")
+
+    def reset_term_counts(self) -> None:
+        self._db.execute("DELETE FROM term_df")
+        self._db.execute("DELETE FROM meta WHERE key = 'terms'")
+
+    def term_frequencies(self, terms: list[str]) -> dict[str, int]:
+        """How many stored sentences contain each of `terms` (absent words are left out)."""
+        found: dict[str, int] = {}
+        unique = list(dict.fromkeys(terms))
+        for first in range(0, len(unique), 500):
+            batch = unique[first:first + 500]
+            marks = ",".join("?" * len(batch))
+            found.update(self._db.execute(f"SELECT term, df FROM term_df WHERE term IN ({marks})", batch).fetchall())
+        return found
+
+    def article_sentences(self, article_id: str) -> tuple[str, list[tuple[int, int]]] | None:
+        """An article's text and sentence spans (what its word counts were made from), or None."""
+        row = self._db.execute("SELECT text FROM articles WHERE id = ?", (article_id,)).fetchone()
+        if row is None:
+            return None
+        spans = [(r[0], r[1]) for r in self._db.execute(
+            'SELECT start, "end" FROM sentences WHERE article_id = ? ORDER BY id', (article_id,))]
+        return row[0], spans
+
+    def article_ids(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT id FROM articles")]
 
     # -- near-duplicates (see index/duplicates.py) ----------------------------------------
     def unsigned_articles(self) -> list[tuple[str, str]]:

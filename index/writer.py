@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,9 @@ from index.store import DocumentStore
 from index.vectors import VectorIndex
 from rag.models import Article
 
+# (article text, sentence spans) -> {word: number of the article's sentences that contain it}
+TermCounter = Callable[[str, list[tuple[int, int]]], dict[str, int]]
+
 
 class IndexWriter:
     """The only way to change an index. Holds the directory's lock from open to close.
@@ -24,8 +28,13 @@ class IndexWriter:
     Anything not committed when the process dies is simply never seen.
     """
 
-    def __init__(self, path: Path, embedder: EmbedderRecord, chunking: dict[str, int | str], version: str = "") -> None:
+    def __init__(self, path: Path, embedder: EmbedderRecord, chunking: dict[str, int | str], version: str = "",
+                 term_counter: TermCounter | None = None) -> None:
+        """`term_counter(text, sentence spans)` gives an article's per-word sentence counts; with it,
+        the store keeps archive-wide word statistics up to date at every put and delete, so no
+        reader ever recounts the archive."""
         self.directory = IndexDirectory(path)
+        self.term_counter = term_counter
         self._lock_fd = self.directory.lock()
         try:
             self._live = self.directory.current_generation()
@@ -56,6 +65,16 @@ class IndexWriter:
             self.sentence_vectors = VectorIndex.empty(self.embedder.dim)
         self.store = DocumentStore.open_writable(self._staging / "docs.sqlite")
         self.pending = 0
+        if self.term_counter is not None and not self.store.term_counts_complete():
+            self._count_all_terms()
+
+    def _count_all_terms(self) -> None:
+        """Once per index (an index written before word counts were kept, or a new one)."""
+        self.store.reset_term_counts()
+        for article_id in self.store.article_ids():
+            text, spans = self.store.article_sentences(article_id)
+            self.store.add_term_counts(self.term_counter(text, spans))
+        self.store.mark_term_counts_complete()
 
     def content_hash(self, article_id: str) -> str | None:
         return self.store.content_hash(article_id)
@@ -72,6 +91,10 @@ class IndexWriter:
         """Insert an article, replacing any older version with the same id."""
         self.delete(article.id)
         self.store.put_article(article, content_hash)
+        if self.term_counter is not None:
+            self.store.add_term_counts(self.term_counter(article.text, sentence_spans))
+        else:
+            self.store.reset_term_counts()  # counts can no longer be trusted; the next counting writer redoes them
         chunk_ids = [self.store.add_chunk(article.id, n, s, e) for n, (s, e) in enumerate(chunk_spans)]
         sentence_ids = [self.store.add_sentence(article.id, s, e) for s, e in sentence_spans]
         self.chunk_vectors.add(chunk_ids, chunk_vectors)
@@ -79,6 +102,10 @@ class IndexWriter:
         self.pending += 1
 
     def delete(self, article_id: str) -> bool:
+        if self.term_counter is None:
+            self.store.reset_term_counts()
+        elif (old := self.store.article_sentences(article_id)) is not None:
+            self.store.add_term_counts(self.term_counter(*old), sign=-1)
         chunk_ids, sentence_ids = self.store.delete_article(article_id)
         self.chunk_vectors.remove(chunk_ids)
         self.sentence_vectors.remove(sentence_ids)

@@ -107,6 +107,8 @@ class AnswerChoice(BaseModel):
     # The reader's short answer inside the sentence, as article offsets.
     span_start: int | None = None
     span_end: int | None = None
+    # Per passage read, in rank order: the best sentence value the reader gave it (for re-ranking).
+    passage_values: list[float] = []
 
 
 def background_z(score: float, query: npt.NDArray[np.float32], background: npt.NDArray[np.float32]) -> float:
@@ -189,13 +191,17 @@ def choose_answer_with_reader(
         rows.append(kept)
     readings = reader.read(question, passages)
     best = None
+    passage_values = []
     for candidate, reading, kept in zip(top, readings, rows):
+        passage_best = -math.inf
         for sentence, logit, span in zip(kept, reading.sentence_logits, reading.spans):
             if logit is None:
                 continue
             value = logit + cosine_weight * COSINE_SCALE * sentence.score + COSINE_SCALE * sentence.bonus
+            passage_best = max(passage_best, value)
             if best is None or value > best[0]:
                 best = (value, candidate, sentence, logit, reading.passage_logit, span)
+        passage_values.append(passage_best)
     if best is None:
         return None
     _, candidate, sentence, logit, passage_logit, span = best
@@ -213,7 +219,8 @@ def choose_answer_with_reader(
         if span_end <= span_start:
             span_start = span_end = None
     return AnswerChoice(article_id=row.article_id, start=row.start, end=row.end, features=features,
-                        confidence=calibration.confidence(features), span_start=span_start, span_end=span_end)
+                        confidence=calibration.confidence(features), span_start=span_start, span_end=span_end,
+                        passage_values=passage_values)
 
 
 def _with_title(article, start: int, end: int) -> str:

@@ -29,6 +29,7 @@ from index.manifest import EmbedderRecord
 from index.writer import IndexWriter
 from rag import __version__
 from rag.ingest.pipeline import Ingestor, IngestSummary
+from rag.lexical import sentence_term_counts
 from rag.models import Article
 
 JobState = Literal["queued", "running", "succeeded", "failed"]
@@ -170,7 +171,8 @@ class JobQueue:
         """Every job of the batch in one writer, in order, then one commit."""
         spec = self._ingestor.embedder.spec
         record = EmbedderRecord(backend=spec.backend, model=spec.model, dim=spec.dim)
-        with IndexWriter(self._index_dir, record, self._ingestor.chunker.describe(), __version__) as writer:
+        with IndexWriter(self._index_dir, record, self._ingestor.chunker.describe(), __version__,
+                         term_counter=sentence_term_counts) as writer:
             counts: list[tuple[Job, dict[str, int]]] = []
             for job, payload in batch:
                 try:

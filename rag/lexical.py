@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from index.lexical import is_indonesian
 
@@ -36,6 +36,27 @@ def tokens(text: str) -> list[str]:
     return [t for t in _WORD.findall(text) if (len(t) >= 3 or t.isdigit()) and t not in STOPWORDS]
 
 
+def sentence_term_counts(text: str, sentences: list[tuple[int, int]]) -> dict[str, int]:
+    """For each word, how many of the article's sentences contain it: what the store adds up at ingest."""
+    counts: Counter[str] = Counter()
+    for start, end in sentences:
+        counts.update(set(tokens(text[start:end])))
+    return dict(counts)
+
+
+class _StoredFrequencies(dict):
+    """Sentence frequencies read from the store word by word, as questions need them, and kept."""
+
+    def __init__(self, lookup: Callable[[list[str]], dict[str, int]]) -> None:
+        super().__init__()
+        self._lookup = lookup
+
+    def get(self, token: str, default=None):
+        if token not in self:
+            self[token] = self._lookup([token]).get(token, 0)
+        return super().get(token, default)
+
+
 class TermStatistics:
     """Document frequencies over a set of texts (an archive's sentences)."""
 
@@ -45,6 +66,14 @@ class TermStatistics:
         for text in texts:
             self.n += 1
             self.df.update(set(tokens(text)))
+
+    @classmethod
+    def from_store(cls, sentences: int, lookup: Callable[[list[str]], dict[str, int]]) -> TermStatistics:
+        """Statistics kept up to date by the index writer: nothing is recounted when an archive changes."""
+        statistics = cls(())
+        statistics.n = sentences
+        statistics.df = _StoredFrequencies(lookup)
+        return statistics
 
     def idf(self, token: str) -> float:
         return math.log((self.n + 1) / (self.df.get(token, 0) + 0.5))

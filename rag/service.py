@@ -69,7 +69,7 @@ class Kabar:
         # A server may start on an empty index and fill it through the documents API, or on a
         # damaged one: it then starts unready (503 with the reason) and serves once repaired.
         self._snapshot: Snapshot | None = None
-        manifest = None
+        manifest = current = None
         try:
             current = self.directory.current_generation()
             if current is not None:
@@ -78,7 +78,7 @@ class Kabar:
         except (IndexCorruptError, SnapshotError) as exc:
             self.index_problem = str(exc)
             log.error("index problem at start: %s", exc)
-            if "current" in locals() and current is not None:
+            if current is not None:
                 self._failed, self._retry_at = (current, self._pointer_stamp()), time.monotonic() + RETRY_SECONDS
         self.embedder = embedder or self._embedder_for(manifest)
         if self._snapshot is not None:
@@ -171,8 +171,7 @@ class Kabar:
         """A query found the held generation damaged (e.g. its database file was truncated under it):
         drop it, so the next request opens the files afresh, and a restored file serves again."""
         with self._lock:
-            if self._snapshot is not None:
-                self._snapshot.close()
+            # Not closed here: a query in another thread may still be reading it; it goes with its last user.
             self._snapshot = None
             self._failed, self._retry_at = None, 0.0
             self.index_problem = problem
@@ -303,6 +302,12 @@ class Kabar:
                 span=span,
             )
             reason = None
+        if self.settings.reader_rerank and choice is not None and choice.passage_values:
+            # The passages the reader read, best reading first; the rest keep their ranks.
+            read = len(choice.passage_values)
+            order = sorted(range(read), key=lambda i: -choice.passage_values[i])
+            passages = [passages[i] for i in order] + passages[read:]
+            passages = [p.model_copy(update={"rank": rank}) for rank, p in enumerate(passages, start=1)]
         timings["answer"] = _ms(tick)
         timings["total"] = _ms(started)
         yield AskResult(question=question, answer=answer, no_answer_reason=reason, passages=passages,
@@ -356,7 +361,11 @@ class Kabar:
     def _term_statistics(snapshot: Snapshot) -> TermStatistics:
         terms = snapshot.derived.get("terms")
         if terms is None:
-            terms = snapshot.derived["terms"] = TermStatistics(snapshot.store.sentence_texts())
+            if snapshot.store.term_counts_complete():
+                terms = TermStatistics.from_store(snapshot.manifest.sentences, snapshot.store.term_frequencies)
+            else:  # an index written before the writer kept word counts: counted once, here
+                terms = TermStatistics(snapshot.store.sentence_texts())
+            snapshot.derived["terms"] = terms
         return terms
 
     def article(self, article_id: str) -> Article | None:
@@ -464,17 +473,35 @@ def _readable_manifest(generation: Path) -> Manifest | None:
 
 
 def load_reader(settings: Settings):
-    """The reader the settings name, or None when it is off. A named reader that cannot load is an error."""
+    """The reader the settings name, or None when it is off. A named reader that cannot load is an error.
+
+    Readers are shared within a process (keyed by folder, weights' mtime and precision): the
+    evaluator and tests open many services over one model.
+    """
     choice = settings.reader.strip()
     if choice.lower() == "off":
         return None
-    from rag.reader.read import Reader
+    from rag.reader.read import WEIGHTS, Reader
 
     if choice.lower() == "bundled":
         from importlib import resources
 
-        return Reader(Path(str(resources.files("rag").joinpath("data", "reader"))), threads=settings.threads)
-    return Reader(Path(choice).expanduser(), threads=settings.threads)
+        directory = Path(str(resources.files("rag").joinpath("data", "reader")))
+    else:
+        directory = Path(choice).expanduser()
+    try:
+        stamp = (directory / WEIGHTS).stat().st_mtime_ns
+    except OSError:
+        stamp = 0
+    key = (str(directory.resolve()), stamp, settings.reader_int8)
+    with _READERS_LOCK:
+        if key not in _READERS:
+            _READERS[key] = Reader(directory, threads=settings.threads, int8=settings.reader_int8)
+        return _READERS[key]
+
+
+_READERS: dict[tuple, object] = {}
+_READERS_LOCK = threading.Lock()
 
 
 def _citation(article: Article, start: int, end: int) -> Citation:

@@ -70,6 +70,10 @@ class Settings(BaseSettings):
         description="How much the question-sentence cosine (×20) adds to the reader's logit when choosing the "
         "sentence: the bi-encoder is cross-lingual where the reader has seen Indonesian questions only.")
     reader_passages: int = Field(default=3, ge=1, le=10, description="Top passages the reader reads.")
+    reader_rerank: bool = Field(default=False, description="Reorder the passages the reader read by their best "
+                                "sentence (measured on/off in the README; off: it did not help).")
+    reader_int8: bool = Field(default=True, description="Read with int8 linear layers (faster on CPU; "
+                              "answers measured the same, see the reader's model card).")
     reranker: str | None = Field(
         default=None, description="A sentence-transformers CrossEncoder (hub name or local path) to rerank with.")
 

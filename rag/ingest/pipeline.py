@@ -18,6 +18,7 @@ from rag.embed.base import Embedder
 from rag.ingest.readers import IngestError, count_records, expand_paths, read_articles
 from rag.ingest.validation import DEFAULT_MAX_ARTICLE_BYTES
 from rag.models import Article
+from rag.lexical import sentence_term_counts
 from rag.text import sentence_spans
 
 
@@ -71,7 +72,8 @@ class Ingestor:
         summary = IngestSummary()
         spec = self.embedder.spec
         record = EmbedderRecord(backend=spec.backend, model=spec.model, dim=spec.dim)
-        with IndexWriter(index_dir, record, self.chunker.describe(), __version__) as writer:
+        with IndexWriter(index_dir, record, self.chunker.describe(), __version__,
+                         term_counter=sentence_term_counts) as writer:
             last_commit = time.perf_counter()
             bar = tqdm(articles, desc="ingest", unit="article", disable=not progress, total=total)
             for item in bar:

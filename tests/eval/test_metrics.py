@@ -69,3 +69,15 @@ def test_citation_validity_and_latency_percentiles():
 def test_groups_by_question_language():
     groups = by_language(QUESTIONS)
     assert {lang: [q.id for q in qs] for lang, qs in groups.items()} == {"en": ["a", "r", "u"], "id": ["b"]}
+
+
+def test_short_answers_are_scored_squad_style_by_hand():
+    spans = [
+        result("a", ["d1"], answer="… di Kazakhstan pada 2025.").model_copy(update={"span": "Kazakhstan"}),
+        # "kota Chengdu" vs "Chengdu": not exact; F1 = 2·(1/2·1)/(1/2+1) = 2/3.
+        result("b", ["d2"], answer="di kota Chengdu").model_copy(update={"span": "kota Chengdu"}),
+    ]
+    summary = summarize(QUESTIONS, spans)
+    assert summary["span_exact"] == pytest.approx(0.5)
+    assert summary["span_f1"] == pytest.approx((1 + 2 / 3) / 2, abs=1e-4)
+    assert "span_exact" not in summarize(QUESTIONS, [result("a", ["d1"], answer="Kazakhstan")])

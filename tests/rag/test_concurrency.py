@@ -26,7 +26,8 @@ def test_parallel_queries_see_whole_generations_and_never_deleted_articles(tmp_p
     chunker = Chunker()
     ingestor = Ingestor(embedder, chunker)
     ingestor.ingest_articles(iter([article(i) for i in range(40)]), tmp_path, progress=False)
-    service = Kabar(Settings(index_dir=tmp_path, cache_dir=tmp_path / "cache"), embedder=embedder)
+    # The reader is not what this tests (and would cut the number of queries racing the writer).
+    service = Kabar(Settings(index_dir=tmp_path, cache_dir=tmp_path / "cache", reader="off"), embedder=embedder)
     record = EmbedderRecord(backend=embedder.spec.backend, model=embedder.spec.model, dim=embedder.spec.dim)
 
     deleted_at: dict[str, float] = {}  # article id -> when its deletion was committed
