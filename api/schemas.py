@@ -17,7 +17,8 @@ class AskRequest(BaseModel):
     question: str = Field(min_length=1, max_length=1000, description="The question, in any language.")
     k: int = Field(default=5, ge=1, le=50, description="How many passages to return.")
     mode: str = Field(default="default", description="Retrieval mode: default, hybrid, dense or bm25 "
-                      "(default-no-time, default-no-dedup, default-no-mmr switch a stage of default off).")
+                      "(default-no-time, default-no-dedup, default-no-mmr, default-no-reader switch a stage of "
+                      "default off).")
     as_of: dt.date | None = Field(
         default=None, description="Resolve relative times ('next year', 'tahun lalu') against this date "
         "instead of today, for reproducible answers.")

@@ -157,6 +157,7 @@ def choose_answer(
 # A question-sentence cosine is multiplied by this before it is added to the reader's logit:
 # cosines of different sentences differ by hundredths, logits by units.
 COSINE_SCALE = 20.0
+MIN_READER_TRUST = 0.5
 
 
 def choose_answer_with_reader(
@@ -171,8 +172,10 @@ def choose_answer_with_reader(
     cosine_weight: float,
     top_passages: int = 3,
     unseen: float = 0.0,
+    similarity_calibration: Calibration | None = None,
 ) -> AnswerChoice | None:
-    """The sentence the reader rates highest (its logit plus a share of the cross-lingual cosine).
+    """The sentence the reader rates highest (its logit, weighed by how Indonesian the question is, plus a
+    share of the cross-lingual cosine).
 
     The reader reads each top passage once, headline and all; a sentence cut by the chunk edge is
     read as far as the chunk goes. Its short answer comes from the span head, inside that sentence.
@@ -190,6 +193,10 @@ def choose_answer_with_reader(
         passages.append(ReadPassage(title=article.title, text=text, sentences=spans))
         rows.append(kept)
     readings = reader.read(question, passages)
+    # The reader learned from Indonesian questions: it has a say as far as the question's words are
+    # Indonesian or the archive's own (1 − unseen), and none for a question mostly in another language;
+    # the cross-lingual similarity decides the rest.
+    trust = 1.0 - unseen if 1.0 - unseen >= MIN_READER_TRUST else 0.0
     best = None
     passage_values = []
     for candidate, reading, kept in zip(top, readings, rows):
@@ -197,7 +204,11 @@ def choose_answer_with_reader(
         for sentence, logit, span in zip(kept, reading.sentence_logits, reading.spans):
             if logit is None:
                 continue
-            value = logit + cosine_weight * COSINE_SCALE * sentence.score + COSINE_SCALE * sentence.bonus
+            # The similarity value is the one the answer is chosen by without a reader.
+            similarity = (sentence.score + sentence.bonus + PASSAGE_WEIGHT * candidate.score
+                          + LEXICAL_WEIGHT * overlap(articles[sentence.row.article_id].text[
+                              sentence.row.start:sentence.row.end]))
+            value = trust * logit + cosine_weight * COSINE_SCALE * similarity
             passage_best = max(passage_best, value)
             if best is None or value > best[0]:
                 best = (value, candidate, sentence, logit, reading.passage_logit, span)
@@ -212,14 +223,21 @@ def choose_answer_with_reader(
     features = AnswerFeatures(cosine=sentence.score, z=background_z(sentence.score, query, background),
                               lexical=lexical, unseen=unseen, reader=logit, reader_passage=passage_logit)
     span_start = span_end = None
-    if span is not None:
+    # Short answers only where the reader is trusted: its span head has seen Indonesian questions only,
+    # and a wrong headline misleads more than none (English seed questions got dates for places).
+    if span is not None and trust >= MIN_READER_TRUST:
         span_start, span_end = chunk.start + span[0], chunk.start + span[1]
         # The span lies inside the read part of the sentence; keep it inside the cited sentence too.
         span_start, span_end = max(span_start, row.start), min(span_end, row.end)
         if span_end <= span_start:
             span_start = span_end = None
+    # The reader's curve was fitted on Indonesian questions; for the rest of a question, the
+    # similarity curve (fitted on questions in several languages) speaks, in the same proportion.
+    confidence = trust * calibration.confidence(features)
+    if trust < 1.0:
+        confidence += (1.0 - trust) * (similarity_calibration or calibration).confidence(features)
     return AnswerChoice(article_id=row.article_id, start=row.start, end=row.end, features=features,
-                        confidence=calibration.confidence(features), span_start=span_start, span_end=span_end,
+                        confidence=confidence, span_start=span_start, span_end=span_end,
                         passage_values=passage_values)
 
 

@@ -345,7 +345,8 @@ class Kabar:
                 top, query, self.reference_vectors, self.calibration_for(mode),
                 overlap=lambda text: terms.overlap(question_tokens, text), articles=articles, reader=self.reader,
                 question=asked or question, cosine_weight=self.settings.reader_cosine_weight,
-                top_passages=len(top), unseen=terms.unseen(question_tokens))
+                top_passages=len(top), unseen=terms.unseen(question_tokens),
+                similarity_calibration=self.calibration)
 
         def text_of(article_id: str, start: int, end: int) -> str:
             article = articles[article_id]

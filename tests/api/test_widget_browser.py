@@ -109,6 +109,8 @@ def test_the_answer_streams_in_with_a_citation_that_opens_the_highlighted_span(p
     wait_for_reply(page)
     reply = last_reply(page)
     expect(reply.locator(".answer")).to_contain_text("Kazakhstan")
+    # An English question gets the sentence and no short answer (the reader's spans are for Indonesian).
+    expect(reply.locator(".headline")).to_have_count(0)
     citation = reply.locator("button.citation")
     expect(citation).to_contain_text("Radio Bharata Online")
     expect(citation).to_contain_text("2 December 2024")
@@ -130,6 +132,19 @@ def test_the_answer_streams_in_with_a_citation_that_opens_the_highlighted_span(p
 
     chat(page).get_by_role("button", name="Back to the conversation").click()
     expect(chat(page).get_by_role("textbox")).to_be_focused()
+    assert page.problems == []
+
+
+def test_the_short_answer_is_the_headline_and_is_marked_in_its_sentence_and_the_article(page, archive):
+    page.goto(archive + "/?lang=id")
+    open_and_ask(page, "Di mana KTT 2025 akan digelar?")
+    wait_for_reply(page)
+    reply = last_reply(page)
+    expect(reply.locator(".headline")).to_contain_text("Kazakhstan")
+    expect(reply.locator(".answer strong.span")).to_contain_text("Kazakhstan")
+    shot(page, "short-answer")
+    reply.locator("button.cite").click()
+    expect(chat(page).locator(".reader mark strong.span")).to_contain_text("Kazakhstan")
     assert page.problems == []
 
 

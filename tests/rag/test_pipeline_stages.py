@@ -87,8 +87,9 @@ def test_mmr_keeps_identical_paragraphs_out_of_the_top(tmp_path: Path, cache_dir
 
 
 def test_stages_are_switched_off_by_mode_name():
-    assert Pipeline.parse("default").stages == {"time", "dedup", "mmr"}
-    assert Pipeline.parse("default-no-time-no-mmr").stages == {"dedup"}
+    assert Pipeline.parse("default").stages == {"time", "dedup", "mmr", "reader"}
+    assert Pipeline.parse("default-no-time-no-mmr").stages == {"dedup", "reader"}
+    assert Pipeline.parse("default-no-reader").stages == {"time", "dedup", "mmr"}
     assert Pipeline.parse("dense").stages == frozenset()
     for bad in ("dense-no-time", "default-no-everything", "fancy"):
         with pytest.raises(ValueError, match="unknown mode"):
