@@ -190,7 +190,7 @@ class Kabar:
 
     def calibration_for(self, mode: str) -> Calibration:
         """With the reader reading, the curve fitted on its logits; without, the similarity-only curve."""
-        if self._reads(mode):
+        if self._reads(mode) and self.settings.reader_confidence:
             return self._calibrations.get(self.calibration_key(mode), self.calibration)
         return self.calibration
 
