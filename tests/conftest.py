@@ -31,7 +31,8 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def build_index(index_dir: Path, backend: str, cache_dir: Path, paths: list[Path] | None = None) -> Settings:
-    settings = Settings(index_dir=index_dir, cache_dir=cache_dir)
+    # The shared services read with the shipped reader, so every end-to-end answer checks its span too.
+    settings = Settings(index_dir=index_dir, cache_dir=cache_dir, reader="bundled")
     embedder = load_embedder(backend, None, cache_dir)
     Ingestor(embedder, Chunker(settings.chunk_size, settings.chunk_overlap)).ingest_paths(
         paths or [SAMPLES], index_dir, progress=False
