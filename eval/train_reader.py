@@ -165,24 +165,17 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
 
 
 def collate(batch: list[Example], tokenizer, torch):
-    from rag.reader.encoding import encode_pair
+    """Training tensors for a batch; the encoded inputs come last (the evaluation reads their offsets)."""
+    from rag.reader.encoding import batch_tensors, encode_pair
 
     inputs = [encode_pair(tokenizer, e.question, e.title, e.text, e.sentences) for e in batch]
-    width = max(len(i.ids) for i in inputs)
-    sentences = max(1, max(len(i.sentences) for i in inputs))
-    ids = torch.full((len(batch), width), tokenizer.pad, dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    sentence_of = torch.full((len(batch), width), -1, dtype=torch.long)
+    ids, mask, sentence_of, sentences = batch_tensors(inputs, tokenizer.pad, torch)
     sentence_labels = torch.zeros((len(batch), sentences))
     sentence_valid = torch.zeros((len(batch), sentences), dtype=torch.bool)
     start = torch.full((len(batch),), -100, dtype=torch.long)
     end = torch.full((len(batch),), -100, dtype=torch.long)
     passage = torch.zeros(len(batch))
     for row, (example, item) in enumerate(zip(batch, inputs)):
-        n = len(item.ids)
-        ids[row, :n] = torch.tensor(item.ids)
-        mask[row, :n] = 1
-        sentence_of[row, :n] = torch.tensor(item.sentence_of)
         sentence_valid[row, :len(item.sentences)] = True
         if example.answer is None:
             continue
@@ -194,7 +187,7 @@ def collate(batch: list[Example], tokenizer, torch):
         if tokens:  # the answer may lie past the token window
             start[row], end[row] = tokens[0], tokens[-1]
             passage[row] = 1.0
-    return ids, mask, sentence_of, sentences, sentence_labels, sentence_valid, start, end, passage
+    return ids, mask, sentence_of, sentences, sentence_labels, sentence_valid, start, end, passage, inputs
 
 
 def losses(out, sentence_labels, sentence_valid, start, end, passage, torch):
@@ -226,18 +219,15 @@ def evaluate(model, examples: list[Example], tokenizer, torch, batch_size: int =
     with torch.no_grad():
         for first in range(0, len(examples), batch_size):
             batch = examples[first:first + batch_size]
-            ids, mask, sentence_of, n, labels, valid, start, end, passage = collate(batch, tokenizer, torch)
+            ids, mask, sentence_of, n, labels, valid, start, end, passage, items = collate(batch, tokenizer, torch)
             out = model(ids, mask, sentence_of, n)
-            from rag.reader.encoding import encode_pair
-
-            for row, example in enumerate(batch):
+            for row, (example, item) in enumerate(zip(batch, items)):
                 passage_right += int((out["passage"][row] > 0).item() == bool(passage[row] > 0))
                 if passage[row] <= 0:
                     continue
                 positives += 1
                 scores = out["sentence"][row].masked_fill(~valid[row], -1e4)
                 right_sentence += int(labels[row, int(scores.argmax())] > 0)
-                item = encode_pair(tokenizer, example.question, example.title, example.text, example.sentences)
                 span = best_span(out["start"][row].tolist(), out["end"][row].tolist(), item.offsets, example.text)
                 gold = example.text[example.answer[0]:example.answer[1]]
                 predicted = example.text[span[0]:span[1]] if span else ""
@@ -329,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     while step < total_steps:
         first = (step % steps_per_epoch) * args.batch
         batch = data.train[first:first + args.batch]
-        tensors = [t.to(device) if hasattr(t, "to") else t for t in collate(batch, tokenizer, torch)]
+        tensors = [t.to(device) if hasattr(t, "to") else t for t in collate(batch, tokenizer, torch)[:-1]]
         ids, mask, sentence_of, n, labels, valid, start, end, passage = tensors
         out = model(ids, mask, sentence_of, n)
         loss, parts = losses(out, labels, valid, start, end, passage, torch)

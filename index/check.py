@@ -38,12 +38,10 @@ def generation_problems(generation: Path) -> list[str]:
         return [str(exc)]
     problems = []
     try:
-        verdict = snapshot.store._db.execute("PRAGMA integrity_check").fetchone()[0]
-        if verdict != "ok":
+        if verdict := snapshot.store.integrity_problem():
             problems.append(f"{generation / 'docs.sqlite'} fails SQLite's integrity check: {verdict}")
-        chunk_ids = np.array(sorted(r[0] for r in snapshot.store._db.execute("SELECT id FROM chunks")), dtype=np.int64)
-        sentence_ids = np.array(sorted(r[0] for r in snapshot.store._db.execute("SELECT id FROM sentences")),
-                                dtype=np.int64)
+        chunk_ids = np.array(snapshot.store.chunk_ids(), dtype=np.int64)
+        sentence_ids = np.array(snapshot.store.sentence_ids(), dtype=np.int64)
     except sqlite3.DatabaseError as exc:
         snapshot.close()
         return [f"{generation / 'docs.sqlite'} is damaged: {exc}"]

@@ -181,6 +181,17 @@ class DocumentStore:
             'SELECT start, "end" FROM sentences WHERE article_id = ? ORDER BY id', (article_id,))]
         return row[0], spans
 
+    def integrity_problem(self) -> str | None:
+        """SQLite's own integrity check: None when the file is whole."""
+        verdict = self._db.execute("PRAGMA integrity_check").fetchone()[0]
+        return None if verdict == "ok" else verdict
+
+    def chunk_ids(self) -> list[int]:
+        return [r[0] for r in self._db.execute("SELECT id FROM chunks ORDER BY id")]
+
+    def sentence_ids(self) -> list[int]:
+        return [r[0] for r in self._db.execute("SELECT id FROM sentences ORDER BY id")]
+
     def article_ids(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT id FROM articles")]
 
@@ -265,8 +276,6 @@ class DocumentStore:
 
     def newest_published(self):
         """The newest publication date in the archive, or None when no article has one."""
-        import datetime as dt
-
         row = self._db.execute("SELECT MAX(published) FROM articles").fetchone()
         value = row[0] if row else None
         if value is None:

@@ -58,3 +58,17 @@ def encode_pair(tokenizer: E5Tokenizer, question: str, title: str | None, text: 
     renumber = {old: new for new, old in enumerate(kept)}
     sentence_of = [renumber.get(i, -1) for i in sentence_of]
     return ReaderInput(ids=ids, offsets=offsets, sentence_of=sentence_of, sentences=[sentences[i] for i in kept])
+
+
+def batch_tensors(inputs: list[ReaderInput], pad: int, torch):
+    """Padded (ids, attention mask, sentence of each token, sentences per passage) for one forward pass."""
+    width = max(len(i.ids) for i in inputs)
+    sentences = max(1, max(len(i.sentences) for i in inputs))
+    ids = torch.full((len(inputs), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(inputs), width), dtype=torch.long)
+    sentence_of = torch.full((len(inputs), width), -1, dtype=torch.long)
+    for row, item in enumerate(inputs):
+        ids[row, :len(item.ids)] = torch.tensor(item.ids)
+        mask[row, :len(item.ids)] = 1
+        sentence_of[row, :len(item.ids)] = torch.tensor(item.sentence_of)
+    return ids, mask, sentence_of, sentences

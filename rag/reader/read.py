@@ -132,21 +132,13 @@ class Reader:
         return f"kabar-reader-{self.config['settings']['layers']}l-{self.config.get('sha256', '')[:8]}"
 
     def read(self, question: str, passages: list[Passage]) -> list[Reading]:
-        from rag.reader.encoding import encode_pair
+        from rag.reader.encoding import batch_tensors, encode_pair
 
         if not passages:
             return []
         torch = self._torch
         items = [encode_pair(self.tokenizer, question, p.title, p.text, p.sentences) for p in passages]
-        width = max(len(i.ids) for i in items)
-        sentences = max(1, max(len(i.sentences) for i in items))
-        ids = torch.full((len(items), width), self.tokenizer.pad, dtype=torch.long)
-        mask = torch.zeros((len(items), width), dtype=torch.long)
-        sentence_of = torch.full((len(items), width), -1, dtype=torch.long)
-        for row, item in enumerate(items):
-            ids[row, :len(item.ids)] = torch.tensor(item.ids)
-            mask[row, :len(item.ids)] = 1
-            sentence_of[row, :len(item.ids)] = torch.tensor(item.sentence_of)
+        ids, mask, sentence_of, sentences = batch_tensors(items, self.tokenizer.pad, torch)
         with self._lock, torch.inference_mode():
             out = self.model(ids, mask, sentence_of, sentences)
         readings = []
