@@ -54,9 +54,12 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         metrics.jobs.labels(job.kind, job.state).inc()
         for result in ("added", "replaced", "unchanged", "deleted"):
             metrics.ingested.labels(result).inc(getattr(job, result))
+        # Open the new commit now, in the writer's thread: the next question does not pay for it, and
+        # the old snapshot's read transaction ends (so SQLite can checkpoint its log).
+        service.ready
 
     ingestor = Ingestor(service.embedder, Chunker(settings.chunk_size, settings.chunk_overlap),
-                        settings.checkpoint_seconds, settings.max_article_bytes)
+                        settings.checkpoint_seconds, settings.max_article_bytes, settings.embed_batch)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

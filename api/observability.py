@@ -31,9 +31,9 @@ class Metrics:
         self.jobs = Counter("kabar_jobs_total", "Background jobs finished", ["kind", "state"], registry=self.registry)
         self.index_articles = Gauge("kabar_index_articles", "Articles in the served index", registry=self.registry)
         self.index_chunks = Gauge("kabar_index_chunks", "Chunks in the served index", registry=self.registry)
-        self.index_problem = Gauge("kabar_index_problem", "1 while a newer generation cannot be opened or the "
+        self.index_problem = Gauge("kabar_index_problem", "1 while a newer commit cannot be opened or the "
                                    "served one is damaged (see /readyz)", registry=self.registry)
-        self.index_bytes = Gauge("kabar_index_bytes", "Size of the served index generation on disk",
+        self.index_bytes = Gauge("kabar_index_bytes", "Size of the index directory on disk",
                                  registry=self.registry)
 
 

@@ -1,15 +1,21 @@
 """`kabar bench`: speed and memory on this machine, as numbers, not as timed unit tests.
 
-Two parts:
+Three parts:
 1. embedding: the real embedder's raw passages/s on news-like texts, against the full
    ingest pipeline's passages/s on the same texts (cleaning, chunking, sentences, SQLite,
-   FAISS, BM25, atomic commit), plus single-question latency;
-2. search: a generated corpus of N chunks indexed with the hashing embedder (synthetic
-   vectors, no model time), then query latency per mode, index size and peak memory.
+   FAISS, FTS5, commit), plus single-question latency;
+2. archive (`--articles 10000,100000,...`): an archive of N varied generated articles
+   (12 real sentences each, drawn from the shared corpora, so few near-duplicates), indexed
+   with the hashing embedder (no model time). Then, in a fresh process that serves it: later
+   questions' latency per mode, one new article's ingest + commit, the first question after
+   that commit per mode, resident memory; and the index's size on disk;
+3. recall (`--recall INDEX`): ANN recall@10 of the index types a merge builds, against exact
+   search, on the real e5 chunk vectors of an existing index.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 import resource
@@ -94,7 +100,7 @@ def bench_search(chunks: int, queries: int, workdir: Path) -> dict:
     rng = random.Random(3)
     questions = [" ".join(rng.sample(rng.choice(sentences).split(), 5)) for _ in range(queries)]
     result = {"chunks": summary.chunks, "sentences": summary.sentences, "build_seconds": round(build_seconds, 1),
-              "index_mb": round(sum(f.stat().st_size for f in service.snapshot.generation.rglob("*") if f.is_file())
+              "index_mb": round(sum(f.stat().st_size for f in service.snapshot.directory.path.rglob("*") if f.is_file())
                                 / 2**20, 1)}
     for mode in MODES:
         service.ask(questions[0], k=10, mode=mode)  # warm-up: word statistics, caches
@@ -108,13 +114,158 @@ def bench_search(chunks: int, queries: int, workdir: Path) -> dict:
     return result
 
 
+def corpus_sentences(datasets: Path | None) -> list[str]:
+    """Real sentences from the shared corpora (tydiqa_id, facqa), or the sample articles' when absent."""
+    sentences: list[str] = []
+    for name in ("tydiqa_id", "facqa"):
+        corpus = datasets / name / "corpus.jsonl" if datasets else None
+        if corpus is None or not corpus.exists():
+            continue
+        for line in corpus.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                text = json.loads(line)["text"]
+                sentences += [text[s:e] for s, e in sentence_spans(text) if 30 <= e - s <= 400]
+    return list(dict.fromkeys(sentences)) or sample_sentences()
+
+
+def varied_articles(count: int, sentences: list[str], seed: int, first: int = 0):
+    """Articles of 12 sentences drawn at random from a large pool: two of them rarely share a sentence."""
+    rng = random.Random(seed)
+    start = dt.date(2015, 1, 1)
+    for number in range(first, first + count):
+        body = " ".join(rng.choice(sentences) for _ in range(12))
+        yield Article(id=f"bench-{number:07d}", title=" ".join(rng.choice(sentences).split()[:8]), text=body,
+                      source=rng.choice(["Kompas.com", "Antara", "Tempo", "Detik"]),
+                      published=start + dt.timedelta(days=number % 3650))
+
+
+def _serve_and_measure(index_dir: str, queries: list[str], new_articles: list[dict], out) -> None:
+    """In a fresh process: what a server on this archive costs (its memory, its latency, a commit under it)."""
+    import os
+
+    from rag.ingest.pipeline import Ingestor as _Ingestor
+
+    settings = Settings(index_dir=Path(index_dir), cache_dir=Path(index_dir) / "cache", embedder="hashing",
+                        model="words+bigrams/384", reader="off")
+    service = Kabar(settings)
+    result: dict = {"modes": {}}
+    for mode in ARCHIVE_MODES:
+        service.ask(queries[0], k=10, mode=mode)  # warm-up
+        latencies = []
+        for question in queries:
+            started = time.perf_counter()
+            service.ask(question, k=10, mode=mode)
+            latencies.append((time.perf_counter() - started) * 1000)
+        result["modes"][mode] = {"later_p50_ms": round(statistics.median(latencies), 2),
+                                 "later_p95_ms": round(percentile(latencies, 0.95), 2)}
+    ingestor = _Ingestor(service.embedder, Chunker())
+    commits = []
+    for mode, raw in zip(ARCHIVE_MODES, new_articles):
+        started = time.perf_counter()
+        ingestor.ingest_articles(iter([Article(**raw)]), Path(index_dir), progress=False)
+        commits.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        service.ask(queries[1], k=10, mode=mode)
+        result["modes"][mode]["first_after_commit_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    result["one_article_commit_ms"] = round(statistics.median(commits), 1)
+    result["one_article_commit_max_ms"] = round(max(commits), 1)
+    with open(f"/proc/{os.getpid()}/status", encoding="ascii") as status:
+        rss = next(int(line.split()[1]) for line in status if line.startswith("VmRSS"))
+    result["server_rss_mb"] = round(rss / 1024, 1)
+    result["server_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    result["segments"] = len(service.snapshot.store.segments())
+    out.put(result)
+
+
+ARCHIVE_MODES = ("dense", "bm25", "default")
+
+
+def bench_archive(articles: int, queries: int, workdir: Path, sentences: list[str]) -> dict:
+    import multiprocessing
+
+    index_dir = workdir / f"archive-{articles}"
+    embedder = load_embedder("hashing", "words+bigrams/384")
+    started = time.perf_counter()
+    summary = Ingestor(embedder, Chunker(), embed_batch=256).ingest_articles(
+        varied_articles(articles, sentences, seed=2), index_dir, progress=False)
+    build_seconds = time.perf_counter() - started
+    rng = random.Random(3)
+    questions = [" ".join(rng.sample(rng.choice(sentences).split(), 5)) for _ in range(queries)]
+    new = [a.model_dump(mode="json") for a in varied_articles(len(ARCHIVE_MODES), sentences, seed=4, first=articles)]
+    context = multiprocessing.get_context("spawn")
+    channel = context.Queue()
+    worker = context.Process(target=_serve_and_measure, args=(str(index_dir), questions, new, channel))
+    worker.start()
+    served = channel.get()
+    worker.join()
+    disk = sum(f.stat().st_size for f in index_dir.rglob("*") if f.is_file() and "cache" not in f.parts)
+    return {"articles": articles, "chunks": summary.chunks, "sentences": summary.sentences,
+            "build_seconds": round(build_seconds, 1), "disk_mb": round(disk / 2**20, 1), **served}
+
+
+def bench_recall(index: Path, queries: int = 500) -> dict:
+    """Recall@10 of the IVF-SQ8 segment a merge would build, against exact search, on an index's own vectors.
+
+    Queries are chunk vectors themselves, perturbed (a question is near, not on, its passage).
+    """
+    import numpy as np
+
+    from index.snapshot import Snapshot
+    from index.vectors import IVF_MIN_VECTORS, Segment, build_segment
+
+    snapshot = Snapshot(index)
+    ids = np.asarray(snapshot.store.chunk_ids(), dtype=np.int64)
+    vectors = snapshot.chunk_vectors.vectors_for(ids)
+    rng = np.random.default_rng(0)
+    picked = rng.choice(len(ids), min(queries, len(ids)), replace=False)
+    noise = rng.normal(0, 0.02, (len(picked), vectors.shape[1])).astype(np.float32)
+    asked = vectors[picked] + noise
+    asked /= np.linalg.norm(asked, axis=1, keepdims=True)
+    exact = np.argsort(-(asked @ vectors.T), axis=1)[:, :10]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "seg.faiss"
+        # The recall of the type used above the threshold, even on a smaller index.
+        import index.vectors as vector_module
+
+        threshold = vector_module.IVF_MIN_VECTORS
+        vector_module.IVF_MIN_VECTORS = min(threshold, len(ids))
+        try:
+            kind = build_segment(path, ids, vectors)
+        finally:
+            vector_module.IVF_MIN_VECTORS = threshold
+        from index.records import SegmentRow
+
+        segment = Segment.load(Path(folder), SegmentRow(name="seg.faiss", first_id=int(ids.min()), last_id=int(ids.max()),
+                                                       vectors=len(ids), kind=kind))
+        from index.vectors import ChunkVectors
+
+        searcher = ChunkVectors([segment], np.zeros(0, dtype=np.int64), snapshot.chunk_vectors.matrix, len(ids))
+        hits = 0
+        for row, query in enumerate(asked):
+            found = {i for i, _ in searcher.search(query, 10)}
+            hits += len(found & set(ids[exact[row]].tolist()))
+    snapshot.close()
+    return {"index": str(index), "vectors": len(ids), "kind": kind, "nprobe": segment._index.nprobe,
+            "nlist": segment._index.nlist, "recall_at_10": round(hits / (10 * len(asked)), 4),
+            "ivf_min_vectors": IVF_MIN_VECTORS}
+
+
 def run_bench(chunk_counts: list[int], embed_articles: int, backend: str, model: str | None, queries: int,
-              out: Path | None) -> dict:
+              out: Path | None, articles: list[int] | None = None, datasets: Path | None = None,
+              recall: Path | None = None) -> dict:
     report: dict = {"embedding": bench_embedding(backend, model, embed_articles) if embed_articles else None,
-                    "search": []}
+                    "search": [], "archive": [], "recall": None}
     with tempfile.TemporaryDirectory() as folder:
         for count in chunk_counts:
             report["search"].append(bench_search(count, queries, Path(folder)))
+        if articles:
+            sentences = corpus_sentences(datasets)
+            for count in articles:
+                report["archive"].append(bench_archive(count, queries, Path(folder), sentences))
+                if out:
+                    out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    if recall:
+        report["recall"] = bench_recall(recall)
     report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     if out:
         out.write_text(json.dumps(report, indent=2), encoding="utf-8")
@@ -132,4 +283,20 @@ def print_report(report: dict) -> None:
     for row in report["search"]:
         cells = " | ".join(f"{row[m]['p50_ms']} / {row[m]['p95_ms']}" for m in MODES)
         print(f"| {row['chunks']} | {row['build_seconds']} | {row['index_mb']} | {cells} |")
+    if report.get("archive"):
+        print()
+        print("| articles | chunks / sentences | build s | disk MB | one-article commit ms (max) | "
+              + " | ".join(f"{m}: later p50 / first after commit ms" for m in ARCHIVE_MODES)
+              + " | server RSS MB | segments |")
+        print("| --- | --- | --- | --- | --- | " + " | ".join("---" for _ in ARCHIVE_MODES) + " | --- | --- |")
+        for row in report["archive"]:
+            cells = " | ".join(f"{row['modes'][m]['later_p50_ms']} / {row['modes'][m]['first_after_commit_ms']}"
+                               for m in ARCHIVE_MODES)
+            print(f"| {row['articles']} | {row['chunks']} / {row['sentences']} | {row['build_seconds']} | "
+                  f"{row['disk_mb']} | {row['one_article_commit_ms']} ({row['one_article_commit_max_ms']}) | {cells} | "
+                  f"{row['server_rss_mb']} | {row['segments']} |")
+    if report.get("recall"):
+        r = report["recall"]
+        print(f"\nANN recall@10 ({r['kind']}, nlist {r['nlist']}, nprobe {r['nprobe']}) on {r['vectors']} "
+              f"vectors of {r['index']}: {r['recall_at_10']}")
     print(f"peak RSS {report['peak_rss_mb']} MB")

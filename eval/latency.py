@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         report[mode] = {"questions": len(timings), "p50_ms": round(statistics.median(timings), 1),
                         "p95_ms": round(percentile(timings, 0.95), 1), "mean_ms": round(statistics.mean(timings), 1)}
     report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    report["index_mb"] = round(sum(f.stat().st_size for f in service.snapshot.generation.iterdir()) / 2**20, 2)
+    report["index_mb"] = round(sum(f.stat().st_size for f in service.snapshot.directory.path.rglob("*") if f.is_file()) / 2**20, 2)
     print(json.dumps(report, indent=2))
     return 0
 

@@ -40,11 +40,12 @@ def ensure_index(paths: list[Path], settings: Settings, index_dir: Path | None, 
         name = paths[0].parent.name if paths[0].is_file() else paths[0].name
         index_dir = Path(".kabar") / "eval" / f"{name}-{fingerprint[:12]}"
     marker = index_dir / FINGERPRINT_FILE
-    if IndexDirectory(index_dir).current_generation() and marker.exists() and marker.read_text() == fingerprint:
+    # An index from an older Kabar is reused too: opening it says to run `kabar migrate`.
+    if IndexDirectory(index_dir).format() and marker.exists() and marker.read_text() == fingerprint:
         return index_dir
-    embedder = load_embedder(backend, model, settings.cache_dir)
+    embedder = load_embedder(backend, model, settings.cache_dir, settings.device)
     ingestor = Ingestor(embedder, Chunker(settings.chunk_size, settings.chunk_overlap), settings.checkpoint_seconds,
-                        settings.max_article_bytes)
+                        settings.max_article_bytes, settings.embed_batch)
     summary = ingestor.ingest_paths(paths, index_dir, progress=progress)
     print(f"index {index_dir}: {summary.line()}")
     marker.write_text(fingerprint)

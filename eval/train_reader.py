@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
-import math
 import os
 import platform
 import random
@@ -45,10 +45,12 @@ class Example:
     answer: tuple[int, int] | None  # the answer's characters in `text`
     kind: str = "negative"
     set_name: str = ""
+    group: int = -1  # the question it was made for: a question's passages are trained together
 
 
 @dataclass
 class Dataset:
+    # Grouped by question, groups shuffled: a batch never splits a question's passages.
     train: list[Example] = field(default_factory=list)
     dev: list[Example] = field(default_factory=list)
     dev_questions: dict[str, list[dict]] = field(default_factory=dict)
@@ -89,6 +91,8 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
     rng = random.Random(seed)
     chunker = Chunker()
     data = Dataset()
+    groups: list[list[Example]] = []
+    question_numbers = itertools.count()
     for set_name in sets:
         folder = datasets_dir / set_name
         articles = {}
@@ -119,9 +123,10 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
                 at = text.lower().find(answer.lower())
                 if at >= 0:
                     located = (at, at + len(answer))
-            return Example(question_text, title, text, spans, located, kind, set_name)
+            return Example(question_text, title, text, spans, located, kind, set_name, group)
 
         for question in questions:
+            group = next(question_numbers)
             hits = [number for number, _ in lexical.search(question.question, 8)]
             if question.gold_doc_ids:
                 key = "|".join(sorted(question.gold_doc_ids))
@@ -157,11 +162,30 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
                     made.append(example(asked, negatives[0], None, "hard-negative"))
             else:
                 made.extend(example(asked, n, None, "unanswerable") for n in hits[:2])
-            (data.dev if part == "dev" else data.train).extend(made)
+            if part == "dev":
+                data.dev.extend(made)
+            elif made:
+                groups.append(made)
         data.counts[set_name] = counts
         log(f"{set_name}: {len(articles)} articles, {len(chunks)} chunks, {counts}")
-    rng.shuffle(data.train)
+    rng.shuffle(groups)
+    data.train = [example for made in groups for example in made]
     return data
+
+
+def batches_of(examples: list[Example], size: int) -> list[list[Example]]:
+    """Consecutive examples, `size` rows or a little more, never splitting a question's group."""
+    batches: list[list[Example]] = []
+    current: list[Example] = []
+    for number, example in enumerate(examples):
+        current.append(example)
+        following = examples[number + 1] if number + 1 < len(examples) else None
+        if len(current) >= size and (following is None or following.group != example.group):
+            batches.append(current)
+            current = []
+    if current:
+        batches.append(current)
+    return batches
 
 
 def collate(batch: list[Example], tokenizer, torch):
@@ -175,6 +199,8 @@ def collate(batch: list[Example], tokenizer, torch):
     start = torch.full((len(batch),), -100, dtype=torch.long)
     end = torch.full((len(batch),), -100, dtype=torch.long)
     passage = torch.zeros(len(batch))
+    numbers: dict[int, int] = {}
+    group = torch.tensor([numbers.setdefault(e.group, len(numbers)) for e in batch], dtype=torch.long)
     for row, (example, item) in enumerate(zip(batch, inputs)):
         sentence_valid[row, :len(item.sentences)] = True
         if example.answer is None:
@@ -187,42 +213,66 @@ def collate(batch: list[Example], tokenizer, torch):
         if tokens:  # the answer may lie past the token window
             start[row], end[row] = tokens[0], tokens[-1]
             passage[row] = 1.0
-    return ids, mask, sentence_of, sentences, sentence_labels, sentence_valid, start, end, passage, inputs
+    return ids, mask, sentence_of, sentences, sentence_labels, sentence_valid, start, end, passage, group, inputs
 
 
-def losses(out, sentence_labels, sentence_valid, start, end, passage, torch):
+def question_softmax(logits, sentence_labels, sentence_valid, group, torch):
+    """One softmax per question over the sentences of *all* its passages and a "none" option at 0.
+
+    Shared normalisation (Clark & Gardner, 2018): trained passage by passage, a sentence's logit
+    only says how it compares with its neighbours, so the best sentence of a passage that answers
+    nothing scores as high as a real answer elsewhere. Served, the reader compares sentences across
+    the top passages, and says "none" when no sentence beats 0.
+    """
+    F = torch.nn.functional
+    total = logits.new_zeros(())
+    questions = int(group.max().item()) + 1 if len(group) else 0
+    for number in range(questions):
+        rows = group == number
+        scores = logits[rows][sentence_valid[rows]]
+        labels = sentence_labels[rows][sentence_valid[rows]]
+        options = torch.cat([scores, scores.new_zeros(1)])
+        answer = int(labels.argmax()) if labels.numel() and labels.max() > 0 else len(scores)
+        total = total + F.cross_entropy(options.unsqueeze(0), torch.tensor([answer], device=logits.device))
+    return total / max(questions, 1)
+
+
+def losses(out, sentence_labels, sentence_valid, start, end, passage, group, torch):
     F = torch.nn.functional
     logits = out["sentence"]
     bce = F.binary_cross_entropy_with_logits(logits, sentence_labels, reduction="none")
     sentence_loss = (bce * sentence_valid).sum() / sentence_valid.sum().clamp(min=1)
+    listwise = question_softmax(logits, sentence_labels, sentence_valid, group, torch)
     has = passage > 0
-    listwise = torch.tensor(0.0)
     span_loss = torch.tensor(0.0)
     if has.any():
-        target = sentence_labels[has].argmax(-1)
-        listwise = F.cross_entropy(logits[has].masked_fill(~sentence_valid[has], -1e4), target)
         span_loss = (F.cross_entropy(out["start"][has], start[has]) + F.cross_entropy(out["end"][has], end[has])) / 2
     passage_loss = F.binary_cross_entropy_with_logits(out["passage"], passage)
-    total = sentence_loss + 0.5 * listwise + span_loss + 0.5 * passage_loss
+    total = sentence_loss + listwise + span_loss + 0.5 * passage_loss
     return total, {"sentence": sentence_loss.item(), "listwise": listwise.item(), "span": span_loss.item(),
                    "passage": passage_loss.item()}
 
 
 def evaluate(model, examples: list[Example], tokenizer, torch, batch_size: int = 32) -> dict[str, float]:
-    """On dev passages: is the top sentence the answer's, is the span exact, is 'answers at all' right."""
+    """On dev passages: is the top sentence the answer's, is the span exact, is 'answers at all' right;
+    and per question, over all its passages read together (as served): is the best sentence of all
+    the answer, and does "none" win exactly when nothing answers."""
     from eval.metrics import exact_match, token_f1
     from rag.reader.read import best_span
 
     model.eval()
     right_sentence = exact = f1_sum = positives = 0
     passage_right = 0
+    per_question: dict[int, list[tuple[float, bool]]] = {}
     with torch.no_grad():
-        for first in range(0, len(examples), batch_size):
-            batch = examples[first:first + batch_size]
-            ids, mask, sentence_of, n, labels, valid, start, end, passage, items = collate(batch, tokenizer, torch)
+        for batch in batches_of(examples, batch_size):
+            ids, mask, sentence_of, n, labels, valid, start, end, passage, _, items = collate(batch, tokenizer, torch)
             out = model(ids, mask, sentence_of, n)
             for row, (example, item) in enumerate(zip(batch, items)):
                 passage_right += int((out["passage"][row] > 0).item() == bool(passage[row] > 0))
+                sentences = per_question.setdefault(example.group, [])
+                sentences.extend((float(out["sentence"][row, k]), bool(labels[row, k] > 0))
+                                 for k in range(n) if valid[row, k])
                 if passage[row] <= 0:
                     continue
                 positives += 1
@@ -234,10 +284,19 @@ def evaluate(model, examples: list[Example], tokenizer, torch, batch_size: int =
                 exact += int(exact_match(predicted, gold))
                 f1_sum += token_f1(predicted, gold)
     model.train()
+    answerable = [s for s in per_question.values() if any(is_answer for _, is_answer in s)]
+    unanswerable = [s for s in per_question.values() if s and not any(is_answer for _, is_answer in s)]
+    question_top1 = sum(max(s)[1] and max(s)[0] > 0 for s in answerable)
+    answerable_refused = sum(max(s)[0] <= 0 for s in answerable)
+    unanswerable_refused = sum(max(s)[0] <= 0 for s in unanswerable)
     return {"sentence_top1": round(right_sentence / max(positives, 1), 4),
             "span_exact": round(exact / max(positives, 1), 4), "span_f1": round(f1_sum / max(positives, 1), 4),
             "passage_accuracy": round(passage_right / max(len(examples), 1), 4), "positives": positives,
-            "passages": len(examples)}
+            "passages": len(examples),
+            "question_top1": round(question_top1 / max(len(answerable), 1), 4),
+            "answerable_refused": round(answerable_refused / max(len(answerable), 1), 4),
+            "unanswerable_refused": round(unanswerable_refused / max(len(unanswerable), 1), 4),
+            "questions": len(answerable) + len(unanswerable)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -297,7 +356,8 @@ def main(argv: list[str] | None = None) -> int:
     body = [p for n, p in model.named_parameters() if n.startswith("encoder.")]
     optimizer = torch.optim.AdamW([{"params": body, "lr": args.lr}, {"params": heads, "lr": args.lr * 10}],
                                   weight_decay=0.01)
-    steps_per_epoch = math.ceil(len(data.train) / args.batch)
+    batches = batches_of(data.train, args.batch)
+    steps_per_epoch = len(batches)
     total_steps = max(1, int(steps_per_epoch * args.epochs))
     warmup = max(1, total_steps // 20)
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -317,12 +377,11 @@ def main(argv: list[str] | None = None) -> int:
     running: dict[str, float] = {}
     stopped_by = "steps"
     while step < total_steps:
-        first = (step % steps_per_epoch) * args.batch
-        batch = data.train[first:first + args.batch]
+        batch = batches[step % steps_per_epoch]
         tensors = [t.to(device) if hasattr(t, "to") else t for t in collate(batch, tokenizer, torch)[:-1]]
-        ids, mask, sentence_of, n, labels, valid, start, end, passage = tensors
+        ids, mask, sentence_of, n, labels, valid, start, end, passage, group = tensors
         out = model(ids, mask, sentence_of, n)
-        loss, parts = losses(out, labels, valid, start, end, passage, torch)
+        loss, parts = losses(out, labels, valid, start, end, passage, group, torch)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()

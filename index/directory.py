@@ -1,20 +1,23 @@
-"""The index directory's layout and its two safety mechanisms.
+"""The index directory's layout, its format, the writer lock and the crash points.
 
-Layout:
-    CURRENT            name of the live generation (replaced atomically)
-    gen-00000042/      one complete, immutable generation:
-        manifest.json  docs.sqlite  chunks.faiss  sentences.faiss  bm25/
-    staging-*/         a generation being written (removed if a writer died)
+Layout (format 2):
+    FORMAT             "kabar-index 2": written last when the index is created or migrated
+    embedder.json      the embedder that built it (also in the database; here for when that is damaged)
+    docs.sqlite        documents, lexical index, segment list, tombstones, duplicate groups (WAL)
+    vectors/           chunks.f16, sentences.f16: append-only float16 rows (index/vectors.py)
+    segments/          sealed FAISS files of chunk vectors
     write.lock         held by the one process allowed to write
 
-A writer builds a new generation beside the live one and publishes it by renaming
-CURRENT, so a reader, or a crash at any instant, sees either the old generation or
-the new one, never half of each. A writer killed midway leaves leftovers (a staging
-folder, a renamed generation CURRENT never named, CURRENT.tmp); the next writer removes
-them under the lock: none of them was acknowledged.
+A commit appends vectors, seals a segment file under its final name, then commits one SQLite
+transaction that names it: that transaction is the moment the commit happens. A writer killed
+before it leaves bytes and files no committed row points at; the next writer removes them
+under the lock (they were never acknowledged).
 
-`KABAR_CRASH_AT=<step>` kills the process at that step of a commit (tests only; the steps
-are in COMMIT_STEPS), so every step is tested, not just random moments.
+Format 1 (CURRENT + gen-*/ copies of everything) is still recognised, only to say that
+`kabar migrate` converts it, and for the migration to read it.
+
+`KABAR_CRASH_AT=<step>` kills the process at that step of a commit or merge (tests only; the
+steps are in COMMIT_STEPS), so every step is tested, not just random moments.
 """
 
 from __future__ import annotations
@@ -22,17 +25,23 @@ from __future__ import annotations
 import fcntl
 import os
 import re
-import shutil
 import signal
 from pathlib import Path
 
-CURRENT = "CURRENT"
+FORMAT = "FORMAT"
+FORMAT_LINE = "kabar-index 2"
+EMBEDDER = "embedder.json"  # which embedder built the index: fixed for its life, readable without the database
+DOCS = "docs.sqlite"
+VECTORS = "vectors"
+SEGMENTS = "segments"
 LOCK = "write.lock"
+COMMIT_STEPS = ("vectors-written", "segment-written", "store-committed",
+                "merge-segment-written", "merge-committed", "migrate-written")
+# Format 1 (read by `kabar migrate` only).
+CURRENT = "CURRENT"
 GENERATION_PREFIX = "gen-"
 STAGING_PREFIX = "staging-"
-KEEP_OLD_GENERATIONS = 2
 GENERATION_NAME = re.compile(r"^gen-\d{8}$")
-COMMIT_STEPS = ("store-committed", "files-written", "generation-renamed", "pointer-written", "pointer-switched")
 
 
 class IndexNotFoundError(FileNotFoundError):
@@ -53,12 +62,76 @@ class IndexLockedError(RuntimeError):
     pass
 
 
+class IndexOutdatedError(RuntimeError):
+    """An index written by an older Kabar: the message says to run `kabar migrate`."""
+
+
 class IndexDirectory:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
 
+    @property
+    def docs(self) -> Path:
+        return self.path / DOCS
+
+    @property
+    def segments(self) -> Path:
+        return self.path / SEGMENTS
+
+    def vector_file(self, kind: str) -> Path:
+        return self.path / VECTORS / f"{kind}.f16"
+
+    def format(self) -> int | None:
+        """2 for a current index, 1 for a generation-style one, None when there is no index here.
+
+        A FORMAT file that says something else is damage, not "no index": it raises.
+        """
+        marker = self.path / FORMAT
+        try:
+            line = marker.read_text(encoding="utf-8", errors="replace").strip()
+        except FileNotFoundError:
+            return 1 if (self.path / CURRENT).exists() else None
+        except OSError as exc:
+            raise IndexCorruptError(f"cannot read {marker}: {exc.strerror or exc}") from None
+        if line != FORMAT_LINE:
+            raise IndexCorruptError(f"{marker} is damaged: it holds {line[:40]!r}, not {FORMAT_LINE!r}; "
+                                    f"run `kabar check --index {self.path} --repair`")
+        return 2
+
+    def require(self) -> None:
+        """The index exists and is of this Kabar's format, or an error that says what to run."""
+        found = self.format()
+        if found is None:
+            raise IndexNotFoundError(f"no index at {self.path}: run `kabar ingest PATH --index {self.path}` first")
+        if found == 1:
+            raise IndexOutdatedError(
+                f"index {self.path} was written by an older Kabar (format 1, a copy of everything per commit); "
+                f"run `kabar migrate --index {self.path}` once to convert it in place")
+
+    def write_embedder(self, record_json: str) -> None:
+        temporary = self.path / f"{EMBEDDER}.tmp"
+        temporary.write_text(record_json, encoding="utf-8")
+        _fsync_file(temporary)
+        os.replace(temporary, self.path / EMBEDDER)
+
+    def read_embedder(self) -> str | None:
+        try:
+            return (self.path / EMBEDDER).read_text(encoding="utf-8")
+        except OSError:
+            return None
+
+    def mark_format(self) -> None:
+        marker = self.path / f"{FORMAT}.tmp"
+        marker.write_text(FORMAT_LINE + "\n", encoding="utf-8")
+        _fsync_file(marker)
+        os.replace(marker, self.path / FORMAT)
+        _fsync_dir(self.path)
+
+    def sync_segments(self) -> None:
+        _fsync_dir(self.segments)
+
     def current_generation(self) -> Path | None:
-        """The live generation; None for a directory with no index yet.
+        """Format 1: the live generation; None for a directory with no such index.
 
         A CURRENT that is unreadable, empty, names something that is not a generation of this
         directory (`../../etc`) or a generation that is gone is damage, not "no index": it raises.
@@ -90,46 +163,6 @@ class IndexDirectory:
         """Every complete generation on disk, oldest first."""
         return sorted(p for p in self.path.glob(f"{GENERATION_PREFIX}*") if p.is_dir() and GENERATION_NAME.match(p.name))
 
-    def point_at(self, generation: Path) -> None:
-        """Make `generation` live (atomically). Used by publish and by `kabar check --repair`."""
-        pointer = self.path / f"{CURRENT}.tmp"
-        pointer.write_text(generation.name + "\n", encoding="utf-8")
-        _fsync_file(pointer)
-        crash_point("pointer-written")
-        os.replace(pointer, self.path / CURRENT)
-        _fsync_dir(self.path)
-
-    def remove_leftovers(self, live: Path | None, generations: bool = True) -> list[str]:
-        """Under the writer lock: what a dead writer left behind (never acknowledged, so never needed).
-
-        Generations newer than `live` were renamed into place but never named by CURRENT. With
-        `generations=False` (CURRENT itself is damaged, so "newer" means nothing) only staging
-        folders and CURRENT.tmp go.
-        """
-        removed = []
-        for stale in self.path.glob(f"{STAGING_PREFIX}*"):
-            shutil.rmtree(stale, ignore_errors=True)
-            removed.append(stale.name)
-        tmp = self.path / f"{CURRENT}.tmp"
-        if tmp.exists():
-            tmp.unlink()
-            removed.append(tmp.name)
-        live_number = self.generation_number(live)
-        for generation in self.generations() if generations else []:
-            if self.generation_number(generation) > live_number:
-                shutil.rmtree(generation, ignore_errors=True)
-                removed.append(generation.name)
-        return removed
-
-    def require_current(self) -> Path:
-        generation = self.current_generation()
-        if generation is None:
-            raise IndexNotFoundError(f"no index at {self.path}: run `kabar ingest PATH --index {self.path}` first")
-        return generation
-
-    def generation_number(self, generation: Path | None) -> int:
-        return int(generation.name[len(GENERATION_PREFIX):]) if generation else 0
-
     def lock(self) -> int:
         """Take the writer lock, or fail at once: two writers would corrupt each other."""
         self.path.mkdir(parents=True, exist_ok=True)
@@ -149,38 +182,6 @@ class IndexDirectory:
     def unlock(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
-
-    def new_staging(self) -> Path:
-        for stale in self.path.glob(f"{STAGING_PREFIX}*"):
-            shutil.rmtree(stale, ignore_errors=True)
-        staging = self.path / f"{STAGING_PREFIX}{os.getpid()}"
-        staging.mkdir(parents=True)
-        return staging
-
-    def publish(self, staging: Path, number: int) -> Path:
-        """Make `staging` the live generation: fsync its files, rename it, swap CURRENT."""
-        for item in staging.rglob("*"):
-            if item.is_file():
-                _fsync_file(item)
-        for folder in [p for p in staging.rglob("*") if p.is_dir()] + [staging]:
-            _fsync_dir(folder)
-        crash_point("files-written")
-        generation = self.path / f"{GENERATION_PREFIX}{number:08d}"
-        if generation.exists():  # a dead writer's unpublished generation of the same number
-            shutil.rmtree(generation)
-        os.rename(staging, generation)
-        _fsync_dir(self.path)
-        crash_point("generation-renamed")
-        self.point_at(generation)
-        crash_point("pointer-switched")
-        self._remove_old_generations(keep=generation)
-        return generation
-
-    def _remove_old_generations(self, keep: Path) -> None:
-        # Older generations stay a little while: a reader may have just read CURRENT.
-        generations = [p for p in self.generations() if p != keep]
-        for old in generations[:-KEEP_OLD_GENERATIONS] if KEEP_OLD_GENERATIONS else generations:
-            shutil.rmtree(old, ignore_errors=True)
 
 
 def _fsync_file(path: Path) -> None:

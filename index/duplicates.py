@@ -8,12 +8,21 @@ similarity must reach `threshold` (0.6: re-edited copies stay above it, two repo
 event written independently stay well below).
 
 The canonical article of a group is the first published (the original), then the longest.
+
+Groups are kept up to date article by article, never recomputed over the archive: the LSH
+buckets of every signature are rows in the store (`lsh_bands`), a new article looks up the
+articles sharing a bucket, checks them, and joins (or merges) their groups. A deleted article
+leaves its group, which gets a new canonical if it was the canonical; groups are not split
+when the deleted article was the only link between two halves (rare, and harmless: the
+halves are still copies of one story).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
@@ -81,15 +90,73 @@ def _canonical_order(article: SignedArticle) -> tuple:
     return (article.published or "9999-12-31", -article.length, article.id)
 
 
-def refresh_groups(store) -> dict[str, str]:
-    """Sign the articles added since the last commit, regroup the whole archive, store the groups."""
-    for article_id, text in store.unsigned_articles():
-        values = signature(text)
-        store.put_signature(article_id, None if values is None else values.tobytes())
-    signatures, articles = {}, {}
-    for article_id, blob, length, published in store.signed_articles():
-        signatures[article_id] = np.frombuffer(blob, dtype=np.uint64)
-        articles[article_id] = SignedArticle(article_id, length, published)
-    canonical_of = duplicate_groups(signatures, articles) if len(signatures) > 1 else {}
-    store.replace_duplicates(canonical_of)
-    return canonical_of
+# Candidates read per new article: a bucket shared by thousands of copies (a wire story re-posted
+# all day) costs a bounded amount; joining any one of them joins the group.
+MAX_NEIGHBOURS = 50
+
+
+@lru_cache(maxsize=1)
+def band_shape() -> tuple[int, int]:
+    """(bands, rows per band) that datasketch picks for the LSH threshold used here."""
+    lsh = MinHashLSH(threshold=THRESHOLD - 0.15, num_perm=NUM_PERM)
+    return lsh.b, lsh.r
+
+
+def band_keys(values: np.ndarray) -> list[int]:
+    """One 63-bit key per LSH band (a hash of the band's rows), as SQLite integers."""
+    bands, rows = band_shape()
+    keys = []
+    for band in range(bands):
+        digest = hashlib.blake2b(values[band * rows:(band + 1) * rows].tobytes(), digest_size=8).digest()
+        keys.append(int.from_bytes(digest, "little") >> 1)
+    return keys
+
+
+def add_article(store, article_id: str, text: str) -> str | None:
+    """Sign a new article, file it in the LSH buckets, and join the groups of its near-duplicates.
+
+    Returns the canonical id of its group, or None when it has no copy in the archive.
+    """
+    values = signature(text)
+    store.put_signature(article_id, None if values is None else values.tobytes())
+    if values is None:
+        return None
+    keys = band_keys(values)
+    neighbours = [n for n in store.band_neighbours(keys, MAX_NEIGHBOURS) if n != article_id]
+    store.put_bands(article_id, keys)
+    if not neighbours:
+        return None
+    mine = LeanMinHash(seed=1, hashvalues=values, scheme=SCHEME)
+    matches = [other for other, blob in store.signatures_of(neighbours).items()
+               if mine.jaccard(LeanMinHash(seed=1, hashvalues=np.frombuffer(blob, dtype=np.uint64),
+                                           scheme=SCHEME)) >= THRESHOLD]
+    if not matches:
+        return None
+    canonical_of = store.canonical_of(matches)
+    heads = list(dict.fromkeys(canonical_of.get(m, m) for m in matches))
+    order = store.article_order(heads + [article_id])
+    canonical = min(order, key=order.get)
+    # Groups joined under a new canonical are re-pointed; members already under it stay as they are.
+    moved = [article_id] + [h for h in heads if h == canonical and h not in canonical_of]
+    for head in heads:
+        if head != canonical:
+            moved.extend(store.group_members([head])[head] or [head])
+    store.set_group(list(dict.fromkeys(moved)), canonical)
+    return canonical
+
+
+def remove_article(store, article_id: str) -> None:
+    """Take an article out of the buckets and of its group (before its row goes)."""
+    store.remove_bands(article_id)
+    canonical = store.canonical_of([article_id]).get(article_id)
+    store.leave_group(article_id)
+    if canonical is None:
+        return
+    members = store.group_members([canonical])[canonical]
+    if len(members) < 2:
+        for member in members:
+            store.leave_group(member)
+        return
+    if canonical == article_id:
+        order = store.article_order(members)
+        store.set_group(members, min(order, key=order.get))

@@ -1,4 +1,4 @@
-"""BM25 over chunks (bm25s), with Indonesian stemming (Sastrawi) and stopwords.
+"""BM25 over chunks, with Indonesian stemming (Sastrawi) and stopwords.
 
 Numbers and names pass through the stemmer unchanged ("2025", "kazakhstan"), which is
 what makes the lexical side useful next to a multilingual embedder: an English question
@@ -7,10 +7,8 @@ still shares its names and numbers with an Indonesian article.
 
 from __future__ import annotations
 
-import json
 import re
 from functools import lru_cache
-from pathlib import Path
 
 import bm25s
 import numpy as np
@@ -32,7 +30,7 @@ def _sastrawi():
     return StemmerFactory().create_stemmer(), stopwords
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=500_000)
 def _stem(word: str) -> str:
     stemmer, _ = _sastrawi()
     return word if word.isdigit() else (stemmer.stem(word) or word)
@@ -52,6 +50,11 @@ def analyze(text: str) -> list[str]:
 
 
 class LexicalIndex:
+    """BM25 over a list of texts held in memory (bm25s): mining hard negatives for the reader's training.
+
+    The archive's own lexical index is `FtsLexical`, below: bm25s can only be rebuilt, not updated.
+    """
+
     def __init__(self, retriever: bm25s.BM25 | None, ids: npt.NDArray[np.int64]) -> None:
         self._retriever = retriever
         self.ids = ids
@@ -64,25 +67,6 @@ class LexicalIndex:
         retriever = bm25s.BM25()
         retriever.index([analyze(t) or ["\u2205"] for t in texts], show_progress=False)
         return cls(retriever, np.asarray(ids, dtype=np.int64))
-
-    @classmethod
-    def from_documents(cls, documents) -> LexicalIndex:
-        """From (chunk id, title, chunk text) rows: the headline is indexed with every chunk, as it is embedded."""
-        rows = list(documents)
-        return cls.build([r[0] for r in rows], [f"{title}\n{text}" if title else text for _, title, text in rows])
-
-    def save(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        np.save(directory / "ids.npy", self.ids)
-        if self._retriever is not None:
-            self._retriever.save(str(directory), show_progress=False)
-        (directory / "kabar.json").write_text(json.dumps({"analyzer": "sastrawi+stopwords/v1"}), encoding="utf-8")
-
-    @classmethod
-    def load(cls, directory: Path) -> LexicalIndex:
-        ids = np.load(directory / "ids.npy")
-        retriever = bm25s.BM25.load(str(directory), show_progress=False, mmap=False) if len(ids) else None
-        return cls(retriever, ids)
 
     def search(self, query: str, k: int, allowed: npt.NDArray[np.int64] | None = None) -> list[tuple[int, float]]:
         if self._retriever is None or k <= 0:
@@ -101,3 +85,49 @@ class LexicalIndex:
         k = min(k, len(self.ids))
         rows, scores = self._retriever.retrieve([tokens], k=k, show_progress=False, weight_mask=mask)
         return [(int(self.ids[r]), float(s)) for r, s in zip(rows[0], scores[0]) if s > 0]
+
+
+def fts_token(word: str) -> str:
+    """A word as one FTS5 token, whatever its characters.
+
+    SQLite's tokenizer splits and folds some characters Python's \\w keeps ("á", "x²"), and a word it
+    splits becomes a phrase query, which the index (detail=column) cannot answer. Words that are
+    not plain ASCII letters and digits are therefore stored and looked up hex-encoded.
+    """
+    return word if word.isascii() and word.isalnum() else "u" + word.encode("utf-8").hex()
+
+
+def indexed_terms(title: str | None, text: str) -> str:
+    """What the lexical index stores for a chunk: its headline and text, analysed (the headline is
+    indexed with every chunk, as it is embedded)."""
+    return " ".join(fts_token(w) for w in analyze(f"{title}\n{text}" if title else text))
+
+
+class FtsLexical:
+    """BM25 over the store's FTS5 table: updated in the same transaction as the documents, never rebuilt.
+
+    SQLite's own tokenizer only splits the words that `analyze` (Sastrawi stemming, stopwords)
+    already produced in Python, so the index ranks the same words bm25s did, incrementally.
+    """
+
+    def __init__(self, store) -> None:
+        self.store = store
+
+    def search(self, query: str, k: int, allowed: npt.NDArray[np.int64] | None = None) -> list[tuple[int, float]]:
+        if k <= 0 or (allowed is not None and len(allowed) == 0):
+            return []
+        words = list(dict.fromkeys(analyze(query)))
+        if not words:
+            return []
+        match = " OR ".join(f'"{fts_token(w)}"' for w in words)
+        if allowed is None:
+            return self.store.search_terms(match, k)
+        # A filter (dates, sources) keeps a subset: read deeper until k of it are found or nothing is left.
+        keep = set(int(i) for i in allowed)
+        limit = max(4 * k, 100)
+        while True:
+            hits = self.store.search_terms(match, limit)
+            kept = [(i, s) for i, s in hits if i in keep]
+            if len(kept) >= k or len(hits) < limit:
+                return kept[:k]
+            limit *= 4

@@ -1,65 +1,132 @@
-"""A read-only view of one generation: what every query runs against.
+"""A consistent read-only view of the index: what every query runs against.
 
-A snapshot never changes under a query; a service swaps in a newer one between queries.
+A snapshot is a pinned SQLite read transaction plus the vectors that transaction can address:
+the segments it lists (loaded once per process, they never change), its tombstones, and a
+memory map of the vector matrices up to the last committed id. Opening one after a commit
+costs the new segment and a few small reads, not the archive; it never changes under a query,
+and a service swaps in a newer one between queries.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 from index.directory import IndexDirectory
-from index.lexical import LexicalIndex
-from index.manifest import Manifest
+from index.lexical import FtsLexical
+from index.manifest import EmbedderRecord, Manifest
 from index.store import DocumentStore
-from index.vectors import VectorIndex
+from index.vectors import ChunkVectors, MatrixReader, SegmentCache, VectorFileError, VectorMatrix
+
+_segments = SegmentCache()
+_segments_lock = threading.Lock()
 
 
 class SnapshotError(RuntimeError):
-    """A generation's files are missing, damaged or disagree with each other; the message names the file."""
+    """The index's files are missing, damaged or disagree with each other; the message names the file."""
+
+
+def committed_version(path: Path) -> int | None:
+    """The number of the newest commit, read without opening a snapshot (one small query); None with no index."""
+    directory = IndexDirectory(path)
+    if not directory.docs.is_file() or directory.format() != 2:
+        return None
+    connection = sqlite3.connect(f"file:{directory.docs}?mode=ro", uri=True)
+    try:
+        row = connection.execute("SELECT value FROM meta WHERE key = 'commit'").fetchone()
+        return int(row[0]) if row else None
+    finally:
+        connection.close()
+
+
+def committed_manifest(path: Path) -> Manifest | None:
+    """What the newest commit says the index is (its embedder, its counts), even when other files are
+    damaged; None with no readable one."""
+    directory = IndexDirectory(path)
+    if not directory.docs.is_file():
+        return None
+    try:
+        connection = sqlite3.connect(f"file:{directory.docs}?mode=ro", uri=True)
+        try:
+            row = connection.execute("SELECT value FROM meta WHERE key = 'manifest'").fetchone()
+        finally:
+            connection.close()
+        return Manifest.model_validate_json(row[0]) if row else None
+    except (sqlite3.DatabaseError, ValueError):
+        return None
+
+
+def recorded_embedder(path: Path) -> EmbedderRecord | None:
+    """The embedder that built the index, from the commit or, when the database is unreadable, from
+    embedder.json (so a server on a damaged index still loads the right model and serves once repaired)."""
+    manifest = committed_manifest(path)
+    if manifest is not None:
+        return manifest.embedder
+    raw = IndexDirectory(path).read_embedder()
+    try:
+        return EmbedderRecord.model_validate_json(raw) if raw else None
+    except ValueError:
+        return None
 
 
 class Snapshot:
-    def __init__(self, generation: Path) -> None:
-        self.generation = generation
-        current = generation / "manifest.json"
+    def __init__(self, path: Path) -> None:
+        self.directory = IndexDirectory(path)
+        self.directory.require()
+        current = self.directory.docs
         try:
-            self.manifest = Manifest.read(current)
-            current = generation / "docs.sqlite"
             self.store = DocumentStore.open_readonly(current)
-            counts = self.store.counts()
-            current = generation / "chunks.faiss"
-            self.chunk_vectors = VectorIndex.load(current)
-            current = generation / "sentences.faiss"
-            self.sentence_vectors = VectorIndex.load(current)
-            current = generation / "bm25"
-            self.lexical = self._lexical(generation)
-        except FileNotFoundError:
+            self.store.pin()
+            raw = self.store.get_meta("manifest")
+            if raw is None:
+                raise SnapshotError(f"{current} names no embedder (no committed manifest); "
+                                    f"run `kabar check --index {path}`")
+            self.manifest = Manifest.model_validate_json(raw)
+            self.version = self.manifest.generation
+            segments = self.store.segments()
+            tombstones = self.store.tombstones()
+            last = self.store.last_ids()
+            current = self.directory.vector_file("chunks")
+            chunk_matrix = _matrix(self.directory, "chunks", last["chunks"], self.manifest.embedder.dim)
+            current = self.directory.vector_file("sentences")
+            self.sentence_vectors = _matrix(self.directory, "sentences", last["sentences"], self.manifest.embedder.dim)
+            loaded = []
+            with _segments_lock:
+                for row in segments:
+                    current = self.directory.segments / row.name
+                    loaded.append(_segments.get(self.directory.segments, row))
+                _segments.keep_only(self.directory.segments, {row.name for row in segments})
+        except (FileNotFoundError, SnapshotError):
             raise
-        except (OSError, ValueError, RuntimeError, sqlite3.DatabaseError) as exc:
+        except (OSError, ValueError, RuntimeError, KeyError, sqlite3.DatabaseError) as exc:
             # FAISS raises RuntimeError, SQLite DatabaseError, pydantic/json ValueError.
             raise SnapshotError(f"{current} is damaged ({str(exc).splitlines()[0][:200]}); "
-                                f"run `kabar check --index {generation.parent} --repair`") from None
+                                f"run `kabar check --index {path}`") from None
         m = self.manifest
-        for name, number, want in (("articles", counts["articles"], m.articles), ("chunks", counts["chunks"], m.chunks),
-                                   ("chunk vectors", len(self.chunk_vectors), m.chunks),
-                                   ("sentences", counts["sentences"], m.sentences),
-                                   ("sentence vectors", len(self.sentence_vectors), m.sentences)):
-            if number != want:
-                raise SnapshotError(f"{generation} holds {number} {name} where its manifest says {want}: "
-                                    f"the generation is damaged; run `kabar check --index {generation.parent} --repair`")
-        # Things computed once per generation by the layers above (word statistics, ...).
+        held = sum(len(s) for s in loaded) - len(tombstones)
+        if held != m.chunks:
+            raise SnapshotError(f"{self.directory.segments} holds {held} live chunk vectors where {self.directory.docs} "
+                                f"has {m.chunks} chunks: the index is damaged; run `kabar check --index {path}`")
+        self.chunk_vectors = ChunkVectors(loaded, tombstones, chunk_matrix, m.chunks)
+        self.lexical = FtsLexical(self.store)
+        # Things computed once per snapshot by the layers above (word statistics, ...).
         self.derived: dict[str, object] = {}
 
-    def _lexical(self, generation: Path) -> LexicalIndex:
-        """The stored BM25 index; generations written before it existed get one built in memory."""
-        if (generation / "bm25" / "ids.npy").exists():
-            return LexicalIndex.load(generation / "bm25")
-        return LexicalIndex.from_documents(self.store.chunk_documents())
+    @property
+    def label(self) -> str:
+        return f"commit {self.version}"
 
     @classmethod
     def open(cls, path: Path) -> Snapshot:
-        return cls(IndexDirectory(path).require_current())
+        return cls(path)
 
     def close(self) -> None:
         self.store.close()
+
+
+def _matrix(directory: IndexDirectory, kind: str, rows: int, dim: int) -> MatrixReader:
+    try:
+        return VectorMatrix(directory.vector_file(kind), dim).reader(rows)
+    except VectorFileError as exc:
+        raise SnapshotError(f"{exc}; run `kabar check --index {directory.path}`") from None

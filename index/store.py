@@ -1,7 +1,14 @@
-"""The document store: articles, chunk spans and sentence spans in SQLite.
+"""The document store: one SQLite database in WAL mode, changed in place, one transaction per commit.
 
 Chunks and sentences are stored as (start, end) into the article text, never as copies,
 so a citation's text is by construction `article.text[start:end]`.
+
+Besides the documents it holds everything that must change in the same transaction as they
+do, so that a commit is one SQLite commit and a crash leaves all of it old or all of it new:
+the lexical index (FTS5 over analysed words), the list of sealed vector segments and the
+tombstones of deleted chunks, the near-duplicate LSH buckets and groups, the word statistics
+and the counts. Readers pin a consistent view with a read transaction (WAL lets them read
+while the one writer writes); nothing is copied per commit.
 """
 
 from __future__ import annotations
@@ -10,9 +17,11 @@ import datetime as dt
 import sqlite3
 from pathlib import Path
 
-from pydantic import BaseModel
+import json
 
-from rag.models import Article
+from index.records import Article, ChunkRow, SegmentRow, SentenceRow
+
+TERMS_TABLE = "chunk_terms"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -56,20 +65,26 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 """
 
-
-class ChunkRow(BaseModel):
-    id: int
-    article_id: str
-    ordinal: int
-    start: int
-    end: int
-
-
-class SentenceRow(BaseModel):
-    id: int
-    article_id: str
-    start: int
-    end: int
+# Added by index format 2 (an older docs.sqlite gets them from `kabar migrate`).
+SCHEMA_2 = """
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5(terms, detail=column);
+CREATE TABLE IF NOT EXISTS segments (
+    name TEXT PRIMARY KEY,
+    first_id INTEGER NOT NULL, last_id INTEGER NOT NULL,
+    vectors INTEGER NOT NULL, kind TEXT NOT NULL
+);
+-- Chunks deleted since the segment holding their vector was sealed: skipped at search time,
+-- dropped for good when the segment is merged.
+CREATE TABLE IF NOT EXISTS tombstones (chunk_id INTEGER PRIMARY KEY);
+-- Segment files replaced by a merge: deleted a little later, once no reader can still be opening them.
+CREATE TABLE IF NOT EXISTS retired (name TEXT PRIMARY KEY, retired_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS lsh_bands (
+    band INTEGER NOT NULL, key INTEGER NOT NULL, article_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS lsh_bands_key ON lsh_bands(band, key);
+CREATE INDEX IF NOT EXISTS lsh_bands_article ON lsh_bands(article_id);
+CREATE INDEX IF NOT EXISTS duplicates_canonical ON duplicates(canonical_id);
+"""
 
 
 class DocumentStore:
@@ -78,22 +93,115 @@ class DocumentStore:
         self._db.row_factory = sqlite3.Row
 
     @classmethod
-    def open_readonly(cls, path: Path) -> DocumentStore:
-        connection = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+    def open_readonly(cls, path: Path, immutable: bool = False) -> DocumentStore:
+        """A reader. `immutable` only for a file nothing writes any more (an old format's generation)."""
+        if not path.is_file():
+            raise FileNotFoundError(f"no document store at {path}")
+        flags = "mode=ro&immutable=1" if immutable else "mode=ro"
+        connection = sqlite3.connect(f"file:{path}?{flags}", uri=True, check_same_thread=False, isolation_level=None)
         return cls(connection)
 
     @classmethod
     def open_writable(cls, path: Path) -> DocumentStore:
         connection = sqlite3.connect(path, check_same_thread=False)
+        connection.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit is on disk when it returns (an acknowledged article survives a power cut).
+        connection.execute("PRAGMA synchronous=FULL")
         connection.execute("PRAGMA foreign_keys=ON")
-        connection.executescript(SCHEMA)
+        connection.executescript(SCHEMA + SCHEMA_2)
         return cls(connection)
+
+    def pin(self) -> None:
+        """Start a read transaction: every later read sees the database as of now, whatever commits meanwhile."""
+        self._db.execute("BEGIN")
+        self._db.execute("SELECT value FROM meta WHERE key = 'commit'").fetchone()
 
     def close(self) -> None:
         self._db.close()
 
     def commit(self) -> None:
         self._db.commit()
+
+    def rollback(self) -> None:
+        self._db.rollback()
+
+    # -- what the index is ----------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def commit_number(self) -> int:
+        return int(self.get_meta("commit") or 0)
+
+    def stored_counts(self) -> dict[str, int]:
+        """The counts kept beside the rows (O(1); `counts()` counts the rows themselves)."""
+        raw = self.get_meta("counts")
+        return json.loads(raw) if raw else {"articles": 0, "chunks": 0, "sentences": 0}
+
+    def set_counts(self, counts: dict[str, int]) -> None:
+        self.set_meta("counts", json.dumps(counts, sort_keys=True))
+
+    def last_ids(self) -> dict[str, int]:
+        """The highest chunk and sentence id ever committed (ids are never reused: AUTOINCREMENT)."""
+        found = {"chunks": 0, "sentences": 0}
+        for name, seq in self._db.execute("SELECT name, seq FROM sqlite_sequence WHERE name IN ('chunks', 'sentences')"):
+            found[name] = int(seq)
+        return found
+
+    # -- vector segments ---------------------------------------------------------------------
+    def segments(self) -> list[SegmentRow]:
+        return [SegmentRow(**dict(r)) for r in self._db.execute("SELECT * FROM segments ORDER BY first_id")]
+
+    def add_segment(self, segment: SegmentRow) -> None:
+        self._db.execute("INSERT INTO segments (name, first_id, last_id, vectors, kind) VALUES (?, ?, ?, ?, ?)",
+                         (segment.name, segment.first_id, segment.last_id, segment.vectors, segment.kind))
+
+    def retire_segments(self, names: list[str], when: float) -> None:
+        self._db.executemany("DELETE FROM segments WHERE name = ?", [(n,) for n in names])
+        self._db.executemany("INSERT OR REPLACE INTO retired (name, retired_at) VALUES (?, ?)", [(n, when) for n in names])
+
+    def retired_before(self, when: float) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT name FROM retired WHERE retired_at < ?", (when,))]
+
+    def forget_retired(self, names: list[str]) -> None:
+        self._db.executemany("DELETE FROM retired WHERE name = ?", [(n,) for n in names])
+
+    def add_tombstones(self, chunk_ids: list[int]) -> None:
+        self._db.executemany("INSERT OR IGNORE INTO tombstones (chunk_id) VALUES (?)", [(i,) for i in chunk_ids])
+
+    def tombstones(self) -> list[int]:
+        return [r[0] for r in self._db.execute("SELECT chunk_id FROM tombstones ORDER BY chunk_id")]
+
+    def tombstones_between(self, first_id: int, last_id: int) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM tombstones WHERE chunk_id BETWEEN ? AND ?",
+                                (first_id, last_id)).fetchone()[0]
+
+    def clear_tombstones(self, first_id: int, last_id: int) -> None:
+        self._db.execute("DELETE FROM tombstones WHERE chunk_id BETWEEN ? AND ?", (first_id, last_id))
+
+    def chunk_ids_between(self, first_id: int, last_id: int) -> list[int]:
+        return [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE id BETWEEN ? AND ? ORDER BY id",
+                                               (first_id, last_id))]
+
+    # -- the lexical index (FTS5 over words analysed in Python) -------------------------------
+    def put_terms(self, chunk_id: int, terms: str) -> None:
+        self._db.execute(f"INSERT INTO {TERMS_TABLE} (rowid, terms) VALUES (?, ?)", (chunk_id, terms))
+
+    def search_terms(self, match: str, limit: int) -> list[tuple[int, float]]:
+        """FTS5's BM25 (k1 = 1.2, b = 0.75), best first, as positive scores."""
+        rows = self._db.execute(
+            f"SELECT rowid, bm25({TERMS_TABLE}) FROM {TERMS_TABLE} WHERE {TERMS_TABLE} MATCH ? "
+            "ORDER BY rank LIMIT ?", (match, limit))
+        return [(int(r[0]), -float(r[1])) for r in rows]
+
+    def clear_terms(self) -> None:
+        self._db.execute(f"DELETE FROM {TERMS_TABLE}")
+
+    def terms_rows(self) -> int:
+        return self._db.execute(f"SELECT COUNT(*) FROM {TERMS_TABLE}").fetchone()[0]
 
     # -- articles -------------------------------------------------------------------------
     def content_hash(self, article_id: str) -> str | None:
@@ -129,9 +237,10 @@ class DocumentStore:
         )
 
     def delete_article(self, article_id: str) -> tuple[list[int], list[int]]:
-        """Remove an article; returns the chunk and sentence ids whose vectors must go too."""
+        """Remove an article with its words; returns the chunk and sentence ids whose vectors must go too."""
         chunk_ids = [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE article_id = ?", (article_id,))]
         sentence_ids = [r[0] for r in self._db.execute("SELECT id FROM sentences WHERE article_id = ?", (article_id,))]
+        self._db.executemany(f"DELETE FROM {TERMS_TABLE} WHERE rowid = ?", [(i,) for i in chunk_ids])
         self._db.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
         self._db.execute("DELETE FROM sentences WHERE article_id = ?", (article_id,))
         self._db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
@@ -196,31 +305,81 @@ class DocumentStore:
         return [r[0] for r in self._db.execute("SELECT id FROM articles")]
 
     # -- near-duplicates (see index/duplicates.py) ----------------------------------------
-    def unsigned_articles(self) -> list[tuple[str, str]]:
-        """(id, text) of the articles whose MinHash signature has not been computed yet."""
-        return [(r[0], r[1]) for r in self._db.execute(
-            "SELECT id, text FROM articles WHERE id NOT IN (SELECT article_id FROM signatures)")]
-
     def put_signature(self, article_id: str, minhash: bytes | None) -> None:
         self._db.execute("INSERT OR REPLACE INTO signatures (article_id, minhash) VALUES (?, ?)", (article_id, minhash))
 
-    def signed_articles(self) -> list[tuple[str, bytes, int, str | None]]:
-        """(id, signature, text length, published) of every article long enough to compare."""
-        return [(r[0], r[1], r[2], r[3]) for r in self._db.execute(
-            "SELECT a.id, s.minhash, length(a.text), a.published FROM signatures s "
-            "JOIN articles a ON a.id = s.article_id WHERE s.minhash IS NOT NULL")]
+    def signatures_of(self, article_ids: list[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        for batch in _batches(list(dict.fromkeys(article_ids))):
+            marks = ",".join("?" * len(batch))
+            found.update((r[0], r[1]) for r in self._db.execute(
+                f"SELECT article_id, minhash FROM signatures WHERE article_id IN ({marks}) AND minhash IS NOT NULL",
+                batch))
+        return found
 
-    def replace_duplicates(self, canonical_of: dict[str, str]) -> None:
-        self._db.execute("DELETE FROM duplicates")
-        self._db.executemany("INSERT INTO duplicates (article_id, canonical_id) VALUES (?, ?)",
-                             list(canonical_of.items()))
+    def signed_articles(self) -> list[tuple[str, bytes]]:
+        """(id, signature) of every article long enough to compare (for `kabar migrate`)."""
+        return [(r[0], r[1]) for r in self._db.execute(
+            "SELECT article_id, minhash FROM signatures WHERE minhash IS NOT NULL")]
 
-    def canonical_map(self) -> dict[str, str]:
-        """article id → canonical id for articles in a duplicate group; empty for indexes built before groups."""
-        try:
-            return {r[0]: r[1] for r in self._db.execute("SELECT article_id, canonical_id FROM duplicates")}
-        except sqlite3.OperationalError:
-            return {}
+    def put_bands(self, article_id: str, keys: list[int]) -> None:
+        self._db.executemany("INSERT INTO lsh_bands (band, key, article_id) VALUES (?, ?, ?)",
+                             [(band, key, article_id) for band, key in enumerate(keys)])
+
+    def band_neighbours(self, keys: list[int], limit: int) -> list[str]:
+        """Articles sharing at least one LSH bucket with these band keys (at most `limit`)."""
+        found: dict[str, None] = {}
+        for band, key in enumerate(keys):
+            for (article_id,) in self._db.execute(
+                    "SELECT article_id FROM lsh_bands WHERE band = ? AND key = ? LIMIT ?", (band, key, limit)):
+                found[article_id] = None
+            if len(found) >= limit:
+                break
+        return list(found)
+
+    def remove_bands(self, article_id: str) -> None:
+        self._db.execute("DELETE FROM lsh_bands WHERE article_id = ?", (article_id,))
+        self._db.execute("DELETE FROM signatures WHERE article_id = ?", (article_id,))
+
+    def canonical_of(self, article_ids: list[str]) -> dict[str, str]:
+        """article id → canonical id, for those of `article_ids` that belong to a duplicate group."""
+        found: dict[str, str] = {}
+        for batch in _batches(list(dict.fromkeys(article_ids))):
+            marks = ",".join("?" * len(batch))
+            found.update((r[0], r[1]) for r in self._db.execute(
+                f"SELECT article_id, canonical_id FROM duplicates WHERE article_id IN ({marks})", batch))
+        return found
+
+    def group_members(self, canonical_ids: list[str], limit: int | None = None) -> dict[str, list[str]]:
+        """The members of these groups (the canonical included), at most `limit` per group, oldest first."""
+        found: dict[str, list[str]] = {}
+        for canonical in dict.fromkeys(canonical_ids):
+            sql = ("SELECT d.article_id FROM duplicates d JOIN articles a ON a.id = d.article_id "
+                   "WHERE d.canonical_id = ? ORDER BY coalesce(a.published, '9999-12-31'), length(a.text) DESC, a.id")
+            params: list = [canonical]
+            if limit is not None:
+                sql += " LIMIT ?"
+                params.append(limit)
+            found[canonical] = [r[0] for r in self._db.execute(sql, params)]
+        return found
+
+    def set_group(self, members: list[str], canonical_id: str) -> None:
+        self._db.executemany("INSERT OR REPLACE INTO duplicates (article_id, canonical_id) VALUES (?, ?)",
+                             [(m, canonical_id) for m in members])
+
+    def leave_group(self, article_id: str) -> None:
+        self._db.execute("DELETE FROM duplicates WHERE article_id = ?", (article_id,))
+
+    def article_order(self, article_ids: list[str]) -> dict[str, tuple[str, int, str]]:
+        """(published or far future, -length, id): the canonical of a group is the smallest."""
+        found = {}
+        for batch in _batches(list(dict.fromkeys(article_ids))):
+            marks = ",".join("?" * len(batch))
+            for r in self._db.execute(
+                    f"SELECT id, coalesce(published, '9999-12-31'), length(text) FROM articles WHERE id IN ({marks})",
+                    batch):
+                found[r[0]] = (r[1], -int(r[2]), r[0])
+        return found
 
     # -- spans ----------------------------------------------------------------------------
     def add_chunk(self, article_id: str, ordinal: int, start: int, end: int) -> int:
@@ -315,7 +474,7 @@ class DocumentStore:
             self._db.backup(target)
         target.close()
 
-    def _rows(self, table: str, ids: list[int], model: type[BaseModel]) -> dict:
+    def _rows(self, table: str, ids: list[int], model) -> dict:
         found = {}
         for offset in range(0, len(ids), 500):
             batch = [int(i) for i in ids[offset:offset + 500]]
@@ -323,6 +482,11 @@ class DocumentStore:
             for row in self._db.execute(f"SELECT * FROM {table} WHERE id IN ({marks})", batch):
                 found[row["id"]] = model(**dict(row))
         return found
+
+
+def _batches(items: list, size: int = 500):
+    for first in range(0, len(items), size):
+        yield items[first:first + size]
 
 
 def _article(row: sqlite3.Row) -> Article:

@@ -1,31 +1,41 @@
-"""Changing an index: replace or delete articles, then commit a new generation atomically."""
+"""Changing an index: replace or delete articles, then commit; a commit costs what it adds.
+
+One SQLite transaction per commit carries the documents, their words (FTS5), word statistics,
+duplicate groups, tombstones and the new segment's name; the new vectors are appended to the
+float16 matrices and sealed into one small segment file before that transaction commits.
+Nothing that is already in the archive is copied or rebuilt.
+"""
 
 from __future__ import annotations
 
-import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from index.directory import IndexDirectory, crash_point
-from index.duplicates import refresh_groups
+from index import duplicates
+from index.directory import IndexDirectory, IndexOutdatedError, crash_point
+from index.lexical import indexed_terms
 from index.manifest import EmbedderMismatchError, EmbedderRecord, Manifest
-from index.lexical import LexicalIndex
+from index.merge import merge_segments
+from index.records import Article, SegmentRow
 from index.store import DocumentStore
-from index.vectors import VectorIndex
-from rag.models import Article
+from index.vectors import VectorMatrix, build_segment
 
 # (article text, sentence spans) -> {word: number of the article's sentences that contain it}
 TermCounter = Callable[[str, list[tuple[int, int]]], dict[str, int]]
+
+# A segment file replaced by a merge stays this long: a reader may be opening it right now.
+RETIRED_GRACE_SECONDS = 60.0
 
 
 class IndexWriter:
     """The only way to change an index. Holds the directory's lock from open to close.
 
-    Work accumulates in a staging copy of the live generation; `commit()` publishes it.
-    Anything not committed when the process dies is simply never seen.
+    Anything not committed when the process dies is simply never seen: the next writer cuts
+    the vector rows and removes the segment files that no committed transaction names.
     """
 
     def __init__(self, path: Path, embedder: EmbedderRecord, chunking: dict[str, int | str], version: str = "",
@@ -37,10 +47,14 @@ class IndexWriter:
         self.term_counter = term_counter
         self._lock_fd = self.directory.lock()
         try:
-            self._live = self.directory.current_generation()
-            self.directory.remove_leftovers(self._live)
-            if self._live is not None:
-                recorded = Manifest.read(self._live / "manifest.json").embedder
+            if self.directory.format() == 1:
+                raise IndexOutdatedError(
+                    f"index {path} was written by an older Kabar (format 1); run `kabar migrate --index {path}` "
+                    "once to convert it, then write to it again")
+            self.store = DocumentStore.open_writable(self.directory.docs)
+            raw = self.store.get_meta("manifest")
+            if raw is not None:
+                recorded = Manifest.model_validate_json(raw).embedder
                 if (recorded.backend, recorded.model) != (embedder.backend, embedder.model):
                     raise EmbedderMismatchError(
                         f"index {path} was built with {recorded.backend}:{recorded.model}; cannot add vectors "
@@ -49,22 +63,44 @@ class IndexWriter:
             self.embedder = embedder
             self.chunking = chunking
             self.version = version
-            self._open_staging()
+            self.chunk_matrix = VectorMatrix(self.directory.vector_file("chunks"), embedder.dim)
+            self.sentence_matrix = VectorMatrix(self.directory.vector_file("sentences"), embedder.dim)
+            self.removed_leftovers = self._remove_leftovers()
+            self._start()
         except BaseException:
+            if hasattr(self, "store"):
+                self.store.close()
             IndexDirectory.unlock(self._lock_fd)
             raise
 
-    def _open_staging(self) -> None:
-        self._staging = self.directory.new_staging()
-        if self._live is not None:
-            DocumentStore.open_readonly(self._live / "docs.sqlite").backup_to(self._staging / "docs.sqlite")
-            self.chunk_vectors = VectorIndex.load(self._live / "chunks.faiss")
-            self.sentence_vectors = VectorIndex.load(self._live / "sentences.faiss")
-        else:
-            self.chunk_vectors = VectorIndex.empty(self.embedder.dim)
-            self.sentence_vectors = VectorIndex.empty(self.embedder.dim)
-        self.store = DocumentStore.open_writable(self._staging / "docs.sqlite")
+    def _remove_leftovers(self) -> list[str]:
+        """What a dead writer left: vector rows past the last commit, segment files no commit names."""
+        removed = []
+        last = self.store.last_ids()
+        for name, matrix in (("chunks", self.chunk_matrix), ("sentences", self.sentence_matrix)):
+            if matrix.truncate(last[name]):
+                removed.append(f"uncommitted rows of {matrix.path.name}")
+        known = {row.name for row in self.store.segments()} | set(self.store.retired_before(float("inf")))
+        if self.directory.segments.is_dir():
+            for item in self.directory.segments.iterdir():
+                if item.name not in known:
+                    item.unlink()
+                    removed.append(item.name)
+        self._delete_retired(time.time() - RETIRED_GRACE_SECONDS)
+        return removed
+
+    def _delete_retired(self, before: float) -> None:
+        names = self.store.retired_before(before)
+        for name in names:
+            (self.directory.segments / name).unlink(missing_ok=True)
+        if names:
+            self.store.forget_retired(names)
+            self.store.commit()
+
+    def _start(self) -> None:
+        self.counts = self.store.stored_counts()
         self.pending = 0
+        self._new_chunks: dict[int, npt.NDArray[np.float32]] = {}
         if self.term_counter is not None and not self.store.term_counts_complete():
             self._count_all_terms()
 
@@ -89,16 +125,28 @@ class IndexWriter:
         sentence_vectors: npt.NDArray[np.float32],
     ) -> None:
         """Insert an article, replacing any older version with the same id."""
+        if len(chunk_vectors) != len(chunk_spans) or len(sentence_vectors) != len(sentence_spans):
+            raise ValueError(f"article {article.id}: one vector per chunk and per sentence is needed")
         self.delete(article.id)
         self.store.put_article(article, content_hash)
         if self.term_counter is not None:
             self.store.add_term_counts(self.term_counter(article.text, sentence_spans))
         else:
             self.store.reset_term_counts()  # counts can no longer be trusted; the next counting writer redoes them
-        chunk_ids = [self.store.add_chunk(article.id, n, s, e) for n, (s, e) in enumerate(chunk_spans)]
+        chunk_ids = []
+        for ordinal, (start, end) in enumerate(chunk_spans):
+            chunk_id = self.store.add_chunk(article.id, ordinal, start, end)
+            self.store.put_terms(chunk_id, indexed_terms(article.title, article.text[start:end]))
+            chunk_ids.append(chunk_id)
         sentence_ids = [self.store.add_sentence(article.id, s, e) for s, e in sentence_spans]
-        self.chunk_vectors.add(chunk_ids, chunk_vectors)
-        self.sentence_vectors.add(sentence_ids, sentence_vectors)
+        _write_rows(self.chunk_matrix, chunk_ids, chunk_vectors)
+        _write_rows(self.sentence_matrix, sentence_ids, sentence_vectors)
+        for chunk_id, vector in zip(chunk_ids, np.asarray(chunk_vectors, dtype=np.float32)):
+            self._new_chunks[chunk_id] = vector
+        duplicates.add_article(self.store, article.id, article.text)
+        self.counts["articles"] += 1
+        self.counts["chunks"] += len(chunk_ids)
+        self.counts["sentences"] += len(sentence_ids)
         self.pending += 1
 
     def delete(self, article_id: str) -> bool:
@@ -106,46 +154,78 @@ class IndexWriter:
             self.store.reset_term_counts()
         elif (old := self.store.article_sentences(article_id)) is not None:
             self.store.add_term_counts(self.term_counter(*old), sign=-1)
+        existed = self.store.content_hash(article_id) is not None
+        if existed:
+            duplicates.remove_article(self.store, article_id)
         chunk_ids, sentence_ids = self.store.delete_article(article_id)
-        self.chunk_vectors.remove(chunk_ids)
-        self.sentence_vectors.remove(sentence_ids)
-        if chunk_ids or sentence_ids:
+        sealed = [i for i in chunk_ids if self._new_chunks.pop(i, None) is None]
+        self.store.add_tombstones(sealed)
+        if existed:
+            self.counts["articles"] -= 1
+            self.counts["chunks"] -= len(chunk_ids)
+            self.counts["sentences"] -= len(sentence_ids)
             self.pending += 1
-        return bool(chunk_ids or sentence_ids)
+        return existed
 
     def commit(self) -> Manifest:
-        """Publish everything so far as the new live generation, then keep writing on a fresh copy."""
-        refresh_groups(self.store)
+        """Make everything so far visible and durable at once: one SQLite commit."""
+        self.chunk_matrix.sync()
+        self.sentence_matrix.sync()
+        crash_point("vectors-written")
+        if self._new_chunks:
+            ids = np.fromiter(self._new_chunks, dtype=np.int64)
+            vectors = np.stack(list(self._new_chunks.values()))
+            number = int(self.store.get_meta("segment_seq") or 0) + 1
+            name = f"seg-{number:08d}.faiss"
+            kind = build_segment(self.directory.segments / name, ids, vectors)
+            self.directory.sync_segments()
+            crash_point("segment-written")
+            self.store.add_segment(SegmentRow(name=name, first_id=int(ids.min()), last_id=int(ids.max()),
+                                              vectors=len(ids), kind=kind))
+            self.store.set_meta("segment_seq", str(number))
+        manifest = self._record_commit()
         self.store.commit()
         crash_point("store-committed")
-        counts = self.store.counts()
-        self.store.close()
-        self.chunk_vectors.save(self._staging / "chunks.faiss")
-        self.sentence_vectors.save(self._staging / "sentences.faiss")
-        self._build_lexical().save(self._staging / "bm25")
-        number = self.directory.generation_number(self._live) + 1
-        manifest = Manifest(
-            generation=number, embedder=self.embedder, chunking=self.chunking, kabar_version=self.version,
-            articles=counts["articles"], chunks=counts["chunks"], sentences=counts["sentences"],
-        )
-        manifest.write(self._staging / "manifest.json")
-        self._live = self.directory.publish(self._staging, number)
-        self._open_staging()
+        if self.directory.format() is None:
+            self.directory.write_embedder(self.embedder.model_dump_json())
+            self.directory.mark_format()
+        self._new_chunks = {}
+        self.pending = 0
         return manifest
 
-    def _build_lexical(self) -> LexicalIndex:
-        store = DocumentStore.open_readonly(self._staging / "docs.sqlite")
-        try:
-            return LexicalIndex.from_documents(store.chunk_documents())
-        finally:
-            store.close()
+    @property
+    def never_committed(self) -> bool:
+        """A new index: its first commit creates it, even with nothing in it."""
+        return self.store.commit_number() == 0
+
+    def _record_commit(self) -> Manifest:
+        number = self.store.commit_number() + 1
+        manifest = Manifest(
+            generation=number, embedder=self.embedder, chunking=self.chunking, kabar_version=self.version,
+            articles=self.counts["articles"], chunks=self.counts["chunks"], sentences=self.counts["sentences"],
+        )
+        self.store.set_meta("manifest", manifest.model_dump_json())
+        self.store.set_meta("commit", str(number))
+        self.store.set_counts(self.counts)
+        return manifest
+
+    def merge(self, everything: bool = False) -> list[str]:
+        """Merge segments by the size-tiered policy (or all into one); returns the merged files' names.
+
+        Run after a commit (an ingest ends with one); committed work only.
+        """
+        if self._new_chunks or self.pending:
+            raise RuntimeError("commit before merging")
+        merged = merge_segments(self.store, self.directory, self.chunk_matrix, everything, self._record_commit)
+        self._delete_retired(time.time() - RETIRED_GRACE_SECONDS)
+        return merged
 
     def close(self) -> None:
-        """Release the lock; uncommitted work is discarded."""
+        """Release the lock; uncommitted work is discarded (its vector rows are cut by the next writer)."""
         try:
+            self.store.rollback()
             self.store.close()
         finally:
-            shutil.rmtree(self._staging, ignore_errors=True)
             IndexDirectory.unlock(self._lock_fd)
 
     def __enter__(self) -> IndexWriter:
@@ -153,3 +233,15 @@ class IndexWriter:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _write_rows(matrix: VectorMatrix, ids: list[int], vectors: npt.NDArray[np.float32]) -> None:
+    """Ids of one article are consecutive (one writer, AUTOINCREMENT); written as one block."""
+    if not ids:
+        return
+    if ids[-1] - ids[0] + 1 != len(ids):
+        for one, vector in zip(ids, vectors):
+            matrix.write(one, np.asarray(vector).reshape(1, -1))
+        return
+    matrix.write(ids[0], vectors)
+

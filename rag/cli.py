@@ -67,7 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model")
 
     bench = commands.add_parser("bench", help="speed and memory benchmark (prints a table, writes JSON)")
-    bench.add_argument("--chunks", default="10000", help="comma-separated corpus sizes for the search part")
+    bench.add_argument("--chunks", default="", help="comma-separated sizes for the quick search part "
+                       "(shuffled sample sentences)")
+    bench.add_argument("--articles", default="10000",
+                       help="comma-separated archive sizes (varied articles from the shared corpora)")
+    bench.add_argument("--datasets", type=Path, default=Path("../shared/datasets"),
+                       help="where the shared corpora are (sentences for the generated articles)")
+    bench.add_argument("--recall", type=Path, help="an index of real e5 vectors: ANN recall@10 against exact search")
     bench.add_argument("--embed-articles", type=int, default=20, help="articles for the embedder part (0: skip)")
     bench.add_argument("--embedder", default="e5", choices=["e5", "sentence-transformers", "hashing"])
     bench.add_argument("--model")
@@ -94,9 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
                                 "to the last whole generation")
     with_index(check)
     check.add_argument("--repair", action="store_true",
-                       help="remove a dead writer's leftovers and, if the live generation is damaged, serve the "
-                       "newest older generation that is whole")
+                       help="remove a dead writer's leftovers and rebuild what is derived (segments from the vector "
+                       "matrix, the lexical index from the text, counts, FORMAT)")
     check.add_argument("--json", action="store_true")
+
+    migrate = commands.add_parser("migrate", help="convert an index written by an older Kabar, in place")
+    with_index(migrate)
+
+    merge = commands.add_parser("merge", help="merge the index's vector segments (all into one with --all)")
+    with_index(merge)
+    merge.add_argument("--all", action="store_true", help="one segment, deleted vectors dropped")
 
     serve = commands.add_parser("serve", help="run the HTTP API")
     with_index(serve)
@@ -121,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     settings.apply_process_environment()
     handler = {"ingest": _ingest, "ask": _ask, "search": _ask, "serve": _serve, "eval": _eval,
-               "bench": _bench, "keys": _keys, "loadtest": _loadtest, "check": _check}[args.command]
+               "bench": _bench, "keys": _keys, "loadtest": _loadtest, "check": _check, "migrate": _migrate,
+               "merge": _merge}[args.command]
     try:
         return handler(args, settings)
     except BrokenPipeError:
@@ -151,25 +165,48 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
         for line in report.problems:
             print(f"problem: {line}")
         if report.ok:
-            print(f"ok: {settings.index_dir} serves {report.generation}; store, vectors and BM25 agree")
+            print(f"ok: {settings.index_dir} serves {report.generation}; store, segments, vectors and lexical index agree")
     return 0 if report.ok else 1
 
 
-def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from index.migrate import migrate
+
+    report = migrate(settings.index_dir)
+    print(f"{settings.index_dir}: {report.detail}"
+          + (f" ({report.articles} articles, {report.chunks} chunks, {report.sentences} sentences)"
+             if report.migrated else ""))
+    return 0
+
+
+def _merge(args: argparse.Namespace, settings: Settings) -> int:
     from index.directory import IndexDirectory
-    from index.manifest import Manifest
+    from index.snapshot import committed_manifest
+    from index.writer import IndexWriter
+
+    manifest = committed_manifest(settings.index_dir)
+    if manifest is None:
+        IndexDirectory(settings.index_dir).require()
+        raise FileNotFoundError(f"no committed index at {settings.index_dir}")
+    with IndexWriter(settings.index_dir, manifest.embedder, manifest.chunking, manifest.kabar_version) as writer:
+        merged = writer.merge(everything=args.all)
+    print(f"{settings.index_dir}: merged {len(merged)} segments" if merged else f"{settings.index_dir}: nothing to merge")
+    return 0
+
+
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from index.snapshot import committed_manifest
     from rag.chunk import Chunker
     from rag.embed.factory import load_embedder
     from rag.ingest.pipeline import Ingestor
 
     backend, model = settings.embedder, settings.model
-    current = IndexDirectory(settings.index_dir).current_generation()
-    if current is not None and backend is None:
-        recorded = Manifest.read(current / "manifest.json").embedder
-        backend, model = recorded.backend, recorded.model
-    embedder = load_embedder(backend or "e5", model, settings.cache_dir)
+    manifest = committed_manifest(settings.index_dir)
+    if manifest is not None and backend is None:
+        backend, model = manifest.embedder.backend, manifest.embedder.model
+    embedder = load_embedder(backend or "e5", model, settings.cache_dir, settings.device)
     ingestor = Ingestor(embedder, Chunker(settings.chunk_size, settings.chunk_overlap), settings.checkpoint_seconds,
-                        settings.max_article_bytes)
+                        settings.max_article_bytes, settings.embed_batch)
     summary = ingestor.ingest_paths(args.paths, settings.index_dir, progress=not args.quiet)
     for error in summary.errors:
         print(f"kabar: skipped {error.location}: {error.message}", file=sys.stderr)
@@ -223,7 +260,9 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
     from eval.bench import print_report, run_bench
 
     counts = [int(n) for n in args.chunks.split(",") if n.strip() and int(n) > 0]
-    report = run_bench(counts, args.embed_articles, args.embedder, args.model, args.queries, args.out)
+    articles = [int(n) for n in args.articles.split(",") if n.strip() and int(n) > 0]
+    report = run_bench(counts, args.embed_articles, args.embedder, args.model, args.queries, args.out,
+                       articles=articles, datasets=args.datasets, recall=args.recall)
     print_report(report)
     return 0
 

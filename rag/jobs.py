@@ -189,8 +189,9 @@ class JobQueue:
                     raise
                 except Exception as exc:
                     raise _JobFailed(job, exc) from exc
-            if writer.pending or writer.directory.current_generation() is None:
+            if writer.pending or writer.never_committed:
                 writer.commit()
+                writer.merge()
         for job, numbers in counts:
             self._update(job, **numbers)
 

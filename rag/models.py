@@ -10,16 +10,7 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 
-
-class Article(BaseModel):
-    id: str
-    title: str | None = None
-    text: str
-    source: str | None = None
-    url: str | None = None
-    author: str | None = None
-    published: dt.date | None = None
-    lang: str | None = None
+from index.records import Article  # noqa: F401  (the index owns the article record; re-exported)
 
 
 class Span(BaseModel):

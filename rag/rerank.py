@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from index.snapshot import Snapshot
+from index.protocol import ArchiveSnapshot as Snapshot
 from rag.retrieve import Candidate
 
 

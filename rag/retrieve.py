@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Protocol
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
-from index.snapshot import Snapshot
-from index.store import ChunkRow, SentenceRow
+from index.protocol import ArchiveSnapshot as Snapshot
+from index.records import ChunkRow, SentenceRow
 from rag.models import Article
 from rag.timeframe import TimeFrame, years_in
 
@@ -101,12 +102,22 @@ class Candidate:
         return max(self.sentences, key=lambda s: s.score, default=None)
 
 
+class DuplicateGroups(Protocol):
+    def canonical_of(self, article_ids: list[str]) -> dict[str, str]: ...
+
+    def group_members(self, canonical_ids: list[str], limit: int | None = None) -> dict[str, list[str]]: ...
+
+
+ALSO_REPORTED_LIMIT = 10
+
+
 @dataclass
 class Context:
     """What the default pipeline knows besides the question: the time asked about, duplicate groups."""
 
     timeframe: TimeFrame | None = None
-    canonical_of: dict[str, str] = field(default_factory=dict)
+    # Near-duplicate groups, looked up for the candidates only (the store's canonical_of / group_members).
+    duplicates: DuplicateGroups | None = None
     mmr_lambda: float = 0.75
     rerank: Callable[[list[Candidate]], list[float]] | None = None  # e.g. a CrossEncoder: scores per candidate
     overlap: Callable[[str], float] | None = None  # share of the question's rare words a text contains
@@ -170,8 +181,8 @@ def retrieve(
     if "time" in pipeline.stages and context.timeframe is not None:
         _prefer_time(articles, candidates, context)
     candidates.sort(key=lambda c: c.score, reverse=True)
-    if "dedup" in pipeline.stages and context.canonical_of:
-        candidates = _collapse_duplicates(candidates, context.canonical_of)
+    if "dedup" in pipeline.stages and context.duplicates is not None:
+        candidates = _collapse_duplicates(candidates, context.duplicates)
     if "mmr" in pipeline.stages and len(candidates) > 1:
         candidates = _diversify(snapshot, candidates[: k * MMR_POOL], k, context.mmr_lambda)
     return candidates[:k]
@@ -201,12 +212,16 @@ def _prefer_time(articles: dict[str, Article], candidates: list[Candidate], cont
             sentence.bonus = TIME_BONUS
 
 
-def _collapse_duplicates(candidates: list[Candidate], canonical_of: dict[str, str]) -> list[Candidate]:
+def _collapse_duplicates(candidates: list[Candidate], duplicates: DuplicateGroups) -> list[Candidate]:
     """One result per group of near-duplicate articles, at the rank of its best passage.
 
     The canonical (first published) article's passage stands for the group when it is in the
-    pool; the others are listed as also reporting the story.
+    pool; the others are listed as also reporting the story, at most ALSO_REPORTED_LIMIT of them
+    (a wire story re-posted by a thousand sites must not cost a question a thousand rows).
     """
+    canonical_of = duplicates.canonical_of([c.chunk.article_id for c in candidates])
+    if not canonical_of:
+        return candidates
     groups: dict[str, list[Candidate]] = {}
     order: list[str] = []
     for candidate in candidates:
@@ -214,15 +229,13 @@ def _collapse_duplicates(candidates: list[Candidate], canonical_of: dict[str, st
         if key not in groups:
             order.append(key)
         groups.setdefault(key, []).append(candidate)
-    members_of: dict[str, list[str]] = {}
-    for member, canonical in canonical_of.items():
-        members_of.setdefault(canonical, []).append(member)
+    members_of = duplicates.group_members(list(dict.fromkeys(canonical_of.values())), limit=ALSO_REPORTED_LIMIT + 1)
     collapsed = []
     for key in order:
         group = groups[key]
         chosen = next((c for c in group if c.chunk.article_id == key), group[0])
         chosen.score = max(chosen.score, group[0].score)
-        others = sorted(m for m in members_of.get(key, []) if m != chosen.chunk.article_id)
+        others = sorted(m for m in members_of.get(key, []) if m != chosen.chunk.article_id)[:ALSO_REPORTED_LIMIT]
         # Every passage of the chosen article stays and names the other outlets; their copies go.
         kept = [c for c in group if c.chunk.article_id == chosen.chunk.article_id]
         for candidate in kept:

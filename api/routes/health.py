@@ -27,10 +27,10 @@ def readyz(service: ServiceDep) -> Response:
     ready = service.ready
     if service.index_problem:
         # Still answering from the last good generation, but an operator must look.
-        serving = f"; still serving {service.snapshot.generation.name}" if ready else ""
+        serving = f"; still serving {service.snapshot.label}" if ready else ""
         return JSONResponse({"ready": False, "detail": service.index_problem + serving}, status_code=503)
     if ready:
-        return JSONResponse({"ready": True, "detail": f"serving {service.snapshot.generation.name}"})
+        return JSONResponse({"ready": True, "detail": f"serving {service.snapshot.label}"})
     return JSONResponse({"ready": False, "detail": "no index yet: ingest documents first"}, status_code=503)
 
 
@@ -43,5 +43,5 @@ def metrics(request: Request, service: ServiceDep) -> Response:
         snapshot = service.snapshot
         gauges.index_articles.set(snapshot.manifest.articles)
         gauges.index_chunks.set(snapshot.manifest.chunks)
-        gauges.index_bytes.set(sum(f.stat().st_size for f in snapshot.generation.rglob("*") if f.is_file()))
+        gauges.index_bytes.set(sum(f.stat().st_size for f in snapshot.directory.path.rglob("*") if f.is_file()))
     return Response(generate_latest(gauges.registry), media_type=CONTENT_TYPE_LATEST)

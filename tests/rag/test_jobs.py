@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from index import IndexDirectory, Snapshot
+from index import Snapshot
 from rag.chunk import Chunker
 from rag.embed.hashing import HashingEmbedder
 from rag.ingest.pipeline import Ingestor
@@ -51,7 +51,7 @@ def test_documents_queued_behind_a_running_job_share_one_commit(tmp_path):
     states = wait_all(queue, [first, *rest])
     assert all(s.state == "succeeded" and s.added == 1 for s in states)
     # Job 0 alone, then one commit for the 20 that queued behind it.
-    assert IndexDirectory(tmp_path).generation_number(IndexDirectory(tmp_path).current_generation()) == 2
+    assert Snapshot.open(tmp_path).version == 2
     assert Snapshot.open(tmp_path).manifest.articles == 21
     queue.close()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from index import Snapshot
-from index.manifest import EmbedderRecord
 from index.writer import IndexWriter
 from rag.chunk import Chunker
 from rag.embed.hashing import HashingEmbedder
