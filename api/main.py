@@ -49,6 +49,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     metrics = Metrics()
     service = Kabar(settings, embedder)
     service.embedder = ObservedEmbedder(service.embedder, metrics)
+    if service.generator is not None:
+        service.generator.client.observe = metrics.observe_llm
 
     def job_finished(job: Job) -> None:
         metrics.jobs.labels(job.kind, job.state).inc()

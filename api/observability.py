@@ -33,8 +33,23 @@ class Metrics:
         self.index_chunks = Gauge("kabar_index_chunks", "Chunks in the served index", registry=self.registry)
         self.index_problem = Gauge("kabar_index_problem", "1 while a newer commit cannot be opened or the "
                                    "served one is damaged (see /readyz)", registry=self.registry)
+        self.llm_calls = Counter("kabar_llm_calls_total", "Language model calls by outcome (ok or the error kind)",
+                                 ["outcome"], registry=self.registry)
+        self.llm_latency = Histogram("kabar_llm_seconds", "Language model call latency", registry=self.registry,
+                                     buckets=(0.25, 0.5, 1, 2, 4, 8, 16, 32, 64))
+        self.llm_tokens = Counter("kabar_llm_tokens_total", "Tokens sent to and received from the language model",
+                                  ["direction"], registry=self.registry)
+        self.claims = Counter("kabar_generated_claims_total", "Claims of generated answers, by whether a cited "
+                              "sentence supports them", ["supported"], registry=self.registry)
         self.index_bytes = Gauge("kabar_index_bytes", "Size of the index directory on disk",
                                  registry=self.registry)
+
+
+    def observe_llm(self, outcome: str, seconds: float, tokens_in: int, tokens_out: int) -> None:
+        self.llm_calls.labels(outcome).inc()
+        self.llm_latency.observe(seconds)
+        self.llm_tokens.labels("in").inc(tokens_in)
+        self.llm_tokens.labels("out").inc(tokens_out)
 
 
 class JsonFormatter(logging.Formatter):

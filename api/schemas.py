@@ -25,6 +25,9 @@ class AskRequest(BaseModel):
     published_from: dt.date | None = None
     published_to: dt.date | None = None
     source: list[str] | str | None = None
+    generate: bool = Field(
+        default=True, description="With a language model configured: also write the answer in the question's "
+        "language and check its claims (false: the extractive answer only, no model call).")
     history: list[Turn] = Field(
         default_factory=list, max_length=MAX_TURNS,
         description="Earlier questions and answers of this conversation, oldest first: a follow-up such as "

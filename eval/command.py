@@ -27,7 +27,11 @@ def git_commit() -> str:
 
 def run_eval(corpus: list[Path], questions_file: Path, modes: list[str], settings: Settings,
              index_dir: Path | None = None, out: Path | None = None, k: int = 10,
-             progress: bool = True) -> dict:
+             progress: bool = True, llm: bool = False) -> dict:
+    """`llm`: also have the configured language model (KABAR_LLM_URL) write each answer, and report its claims."""
+    if llm and not settings.llm_url:
+        raise ValueError("--llm needs a language model: set KABAR_LLM_URL (and KABAR_LLM_MODEL) to an "
+                         "OpenAI-compatible chat-completions server")
     for mode in modes:
         Pipeline.parse(mode)  # raises with the list of modes
     questions = load_questions(questions_file)
@@ -35,7 +39,7 @@ def run_eval(corpus: list[Path], questions_file: Path, modes: list[str], setting
     index_dir = ensure_index(corpus, settings, index_dir, progress=progress)
     build_seconds = round(time.perf_counter() - started, 1)
     service = Kabar(settings.model_copy(update={"index_dir": index_dir}))
-    runs = {mode: run_mode(service, questions, mode, k) for mode in modes}
+    runs = {mode: run_mode(service, questions, mode, k, llm=llm) for mode in modes}
 
     metrics: dict[str, dict] = {"all": {mode: summarize(questions, runs[mode]) for mode in modes}}
     for lang, group in by_language(questions).items():
@@ -45,6 +49,7 @@ def run_eval(corpus: list[Path], questions_file: Path, modes: list[str], setting
         "corpus": [str(p) for p in corpus], "questions_file": str(questions_file), "index": str(index_dir),
         "embedder": service.embedder.spec.key, "git_commit": git_commit(), "date": dt.date.today().isoformat(),
         "index_build_s": build_seconds, "k": k,
+        "llm": {"url": settings.llm_url, "model": settings.llm_model} if llm else None,
         "settings": {key: value for key, value in settings.model_dump(mode="json").items()
                      if key in ("chunk_size", "chunk_overlap", "candidate_pool", "min_answer_confidence", "rrf_k",
                                 "dense_weight", "lexical_weight", "sentence_weight",

@@ -28,6 +28,13 @@ class QuestionResult(BaseModel):
     citations_total: int
     citations_valid: int
     latency_ms: float
+    # With `kabar eval --llm`: the written answer's claims, and the characters of those a cited sentence supports.
+    generated: str | None = None
+    claims: int = 0
+    claims_supported: int = 0
+    supported_text: list[str] = []
+    llm_error: str | None = None
+    llm_ms: float | None = None
 
 
 def rankings_of(results: list[QuestionResult]) -> dict[str, list[str]]:
@@ -97,6 +104,21 @@ def summarize(questions: list[Question], results: list[QuestionResult]) -> dict[
         summary["answerable_refused"] = round(sum(r.answer is None for r in gold) / len(gold), 4)
     if unanswerable:
         summary["unanswerable_refused"] = round(sum(r.answer is None for r in unanswerable) / len(unanswerable), 4)
+    asked = [r for r in answerable if r.generated is not None or r.llm_error is not None]
+    if asked:
+        written = [r for r in asked if r.generated is not None]
+        claims = sum(r.claims for r in written)
+        summary["llm_answers"] = len(written)
+        summary["llm_errors"] = round(sum(r.llm_error is not None for r in asked) / len(asked), 4)
+        summary["claim_support"] = round(sum(r.claims_supported for r in written) / claims, 4) if claims else 0.0
+        # The gold answer among the characters that support the model's claims: right, and shown as fact.
+        summary["llm_answer_hit_supported"] = round(sum(
+            any(by_id[r.question_id].contains_answer(t) for t in r.supported_text) for r in written) / len(asked), 4)
+        # The gold answer in the written text itself (meaningful when the question and the archive share a language).
+        summary["llm_answer_hit_text"] = round(sum(
+            by_id[r.question_id].contains_answer(r.generated) for r in written) / len(asked), 4)
+        times = [r.llm_ms for r in written if r.llm_ms is not None]
+        summary["llm_p50_ms"] = round(statistics.median(times), 1) if times else 0.0
     total = sum(r.citations_total for r in results)
     summary["citation_validity"] = round(sum(r.citations_valid for r in results) / total, 4) if total else 1.0
     latencies = [r.latency_ms for r in results]

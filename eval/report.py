@@ -10,7 +10,8 @@ from eval.questions import Question
 
 TABLE_COLUMNS = ["questions", "recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "answer_hit@1",
                  "answer_hit@5", "answer_exact", "span_exact", "span_f1", "unanswerable_refused", "answerable_refused", "citation_validity",
-                 "latency_p50_ms", "latency_p95_ms"]
+                 "latency_p50_ms", "latency_p95_ms", "llm_answers", "llm_errors", "claim_support",
+                 "llm_answer_hit_supported", "llm_answer_hit_text", "llm_p50_ms"]
 
 
 def table(metrics: dict[str, dict], columns: list[str] | None = None) -> str:

@@ -52,13 +52,14 @@ def ensure_index(paths: list[Path], settings: Settings, index_dir: Path | None, 
     return index_dir
 
 
-def run_mode(service: Kabar, questions: list[Question], mode: str, k: int) -> list[QuestionResult]:
-    service.ask(questions[0].question, k=k, mode=mode)  # warm-up: statistics, caches, pages
+def run_mode(service: Kabar, questions: list[Question], mode: str, k: int, llm: bool = False) -> list[QuestionResult]:
+    service.ask(questions[0].question, k=k, mode=mode, generate=False)  # warm-up: statistics, caches, pages
     results = []
     for question in questions:
         started = time.perf_counter()
-        answer = service.ask(question.question, k=k, mode=mode)
+        answer = service.ask(question.question, k=k, mode=mode, generate=llm)
         latency = (time.perf_counter() - started) * 1000
+        generated = answer.generated
         citations = [p.citation for p in answer.passages] + ([answer.answer.citation] if answer.answer else [])
         articles = service.snapshot.store.get_articles([c.article_id for c in citations])
         valid = sum(1 for c in citations if articles[c.article_id].text[c.start:c.end] == c.cited_text)
@@ -76,5 +77,9 @@ def run_mode(service: Kabar, questions: list[Question], mode: str, k: int) -> li
             span=span.text if span is not None else None,
             confidence=answer.confidence,
             citations_total=checked, citations_valid=valid, latency_ms=round(latency, 2),
+            generated=generated.text if generated else None, claims=len(generated.claims) if generated else 0,
+            claims_supported=sum(c.supported for c in generated.claims) if generated else 0,
+            supported_text=[c.support.cited_text for c in generated.claims if c.support] if generated else [],
+            llm_error=answer.llm_error, llm_ms=generated.latency_ms if generated else None,
         ))
     return results

@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", type=Path, help="report folder (report.md, metrics.json, run.jsonl, plots)")
     evaluate.add_argument("-k", type=int, default=10)
     evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--llm", action="store_true",
+                          help="also have the language model (KABAR_LLM_URL) write each answer; report its claims")
     evaluate.add_argument("--embedder", choices=["e5", "sentence-transformers", "hashing"])
     evaluate.add_argument("--model")
 
@@ -249,7 +251,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from eval.command import print_result, run_eval
 
     result = run_eval(args.corpus, args.questions, [m.strip() for m in args.modes.split(",") if m.strip()],
-                      settings, index_dir=args.index, out=args.out, k=args.k, progress=not args.json)
+                      settings, index_dir=args.index, out=args.out, k=args.k, progress=not args.json, llm=args.llm)
     print_result(result, args.json)
     if args.out:
         print(f"report: {args.out / 'report.md'}")

@@ -69,6 +69,36 @@ class Answer(BaseModel):
         default=None, description="The short answer inside the sentence, when the reader found one.")
 
 
+class ClaimSupport(BaseModel):
+    """The article characters that support a claim: `article.text[start:end] == cited_text`."""
+
+    article_id: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    cited_text: str
+
+
+class GeneratedClaim(BaseModel):
+    text: str = Field(description="One sentence of the generated answer, without its [n] markers.")
+    citations: list[int] = Field(description="The passage numbers it cites (1 = the first passage).")
+    supported: bool = Field(description="Whether a sentence of a cited passage says it (names, numbers, meaning).")
+    reason: str | None = Field(default=None, description="Why it is not supported.")
+    support: ClaimSupport | None = None
+
+
+class Generated(BaseModel):
+    """An answer written by a language model in the asker's language; only supported claims are facts."""
+
+    text: str
+    lang: str = Field(description="The question's language, which the model was asked to write in.")
+    model: str
+    claims: list[GeneratedClaim]
+    supported_share: float = Field(ge=0.0, le=1.0)
+    latency_ms: float
+    tokens_in: int = 0
+    tokens_out: int = 0
+
+
 class AskResult(BaseModel):
     question: str
     answer: Answer | None
@@ -81,6 +111,18 @@ class AskResult(BaseModel):
     confidence: float | None = Field(
         default=None, description="Calibrated confidence of the best answer sentence, also when it was too low "
         "to answer (then `answer` is null).")
+    generated: Generated | None = Field(
+        default=None, description="With a language model configured (KABAR_LLM_URL) and an answer found: the "
+        "answer written in the question's language, each claim checked against what it cites.")
+    llm_error: str | None = Field(
+        default=None, description="Why there is no `generated` although a language model is configured (down, "
+        "slow, rate-limited, nonsense); the extractive answer stands.")
+
+
+class GenerationPiece(BaseModel):
+    """A piece of the generated answer as the model writes it (streaming only; unchecked until the end)."""
+
+    text: str
 
 
 class SearchResult(BaseModel):

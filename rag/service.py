@@ -33,7 +33,10 @@ from rag.conversation import Turn, search_text
 from rag.embed.base import Embedder
 from rag.embed.factory import load_embedder
 from rag.lexical import TermStatistics, tokens
-from rag.models import Answer, AnswerSpan, Article, ArticleRef, AskResult, Citation, Passage, SearchResult
+from rag.generate.client import LLMError
+from rag.models import (
+    Answer, AnswerSpan, Article, ArticleRef, AskResult, Citation, GenerationPiece, Passage, SearchResult,
+)
 from rag.retrieve import Candidate, Context, Filters, Pipeline, retrieve, score_sentences
 from rag.timeframe import question_timeframe, years_in
 from rag.settings import Settings
@@ -86,6 +89,20 @@ class Kabar:
         # Loaded at start, not on first question: a broken reader file fails loudly and at once.
         self.reader = load_reader(settings)
         self.reference_vectors = reference_vectors(self.embedder)
+        self.generator = self._generator() if settings.llm_url else None
+
+    def _generator(self):
+        from rag.generate.claims import ClaimChecker
+        from rag.generate.client import ChatClient
+        from rag.generate.generator import Generator
+
+        s = self.settings
+        client = ChatClient(url=s.llm_url, model=s.llm_model,
+                            api_key=s.llm_api_key.get_secret_value() if s.llm_api_key else None,
+                            timeout_seconds=s.llm_timeout_seconds, retries=s.llm_retries,
+                            max_concurrency=s.llm_max_concurrency, max_tokens=s.llm_max_tokens)
+        checker = ClaimChecker(self.embedder.encode_passages, self.reference_vectors, s.claim_min_z)
+        return Generator(client, checker, passages=s.llm_passages)
 
     # -- lifecycle ------------------------------------------------------------------------
     def _embedder_for(self, recorded: EmbedderRecord | None) -> Embedder:
@@ -231,13 +248,16 @@ class Kabar:
             return SearchResult(question=question, passages=self._passages(snapshot, candidates), timings_ms=timings)
 
     def ask(self, question: str, k: int = 5, mode: str = "default", filters: Filters | None = None,
-            history: list[Turn] | None = None, as_of: dt.date | None = None) -> AskResult:
-        *_, result = self.ask_steps(question, k, mode, filters, history, as_of)
+            history: list[Turn] | None = None, as_of: dt.date | None = None, generate: bool = True) -> AskResult:
+        *_, result = self.ask_steps(question, k, mode, filters, history, as_of, generate=generate, stream=False)
         return result
 
     def ask_steps(self, question: str, k: int = 5, mode: str = "default", filters: Filters | None = None,
-                  history: list[Turn] | None = None, as_of: dt.date | None = None) -> Iterator[SearchResult | AskResult]:
-        """Yields the ranked passages as soon as retrieval is done, then the whole answer.
+                  history: list[Turn] | None = None, as_of: dt.date | None = None, generate: bool = True,
+                  stream: bool = True) -> Iterator[SearchResult | AskResult | GenerationPiece]:
+        """Yields the ranked passages as soon as retrieval is done, then the extractive answer, then (with a
+        language model configured, `generate`, and an answer found) the pieces of the generated answer as it
+        is written (`stream`) and the answer again with `generated` (or `llm_error`) filled in.
 
         The chat widget streams these steps: a reader sees the sources while the answer is chosen.
         Validation happens before the first step, so a bad question raises before anything is sent.
@@ -245,8 +265,34 @@ class Kabar:
         started = time.perf_counter()
         question = self.validate(question, k, mode)
         snapshot = self.snapshot
-        return self._guarded_steps(snapshot, self._ask_steps(snapshot, question, k, mode, filters, history, as_of,
-                                                             started))
+        steps = self._ask_steps(snapshot, question, k, mode, filters, history, as_of, started)
+        if generate and self.generator is not None:
+            steps = self._with_generation(steps, snapshot, question, stream)
+        return self._guarded_steps(snapshot, steps)
+
+    def _with_generation(self, steps, snapshot: Snapshot, question: str, stream: bool):
+        """Kabar's own "no answer" stands: the model is asked only when the archive answers."""
+        for step in steps:
+            yield step
+            if not isinstance(step, AskResult) or step.answer is None:
+                continue
+            tick = time.perf_counter()
+            try:
+                if stream:
+                    generated = None
+                    for piece in self.generator.stream(question, step.passages, snapshot):
+                        if isinstance(piece, str):
+                            yield GenerationPiece(text=piece)
+                        else:
+                            generated = piece
+                else:
+                    generated = self.generator.generate(question, step.passages, snapshot)
+            except LLMError as exc:
+                log.warning("language model failed: %s", exc)
+                yield step.model_copy(update={"llm_error": str(exc)})
+                continue
+            timings = {**step.timings_ms, "generate": _ms(tick), "total": step.timings_ms["total"] + _ms(tick)}
+            yield step.model_copy(update={"generated": generated, "timings_ms": timings})
 
     def _guarded_steps(self, snapshot: Snapshot, steps):
         with self._damage_guard(snapshot):

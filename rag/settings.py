@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import SecretStr, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EmbedderBackend = Literal["e5", "sentence-transformers", "hashing"]
@@ -40,6 +40,18 @@ class Settings(BaseSettings):
     )
     embed_batch: int = Field(default=32, ge=1, le=4096,
                              description="Articles embedded per call at ingest (their chunks and sentences together).")
+    llm_url: str | None = Field(
+        default=None, description="An OpenAI-compatible chat-completions server (its /v1 base URL); unset: no "
+        "generated answers.")
+    llm_model: str = Field(default="default", description="The model name the server expects.")
+    llm_api_key: SecretStr | None = Field(default=None, description="Sent as a bearer token; never logged.")
+    llm_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    llm_retries: int = Field(default=2, ge=0, le=10)
+    llm_max_concurrency: int = Field(default=4, ge=1, le=256)
+    llm_passages: int = Field(default=5, ge=1, le=20, description="Top passages shown to the model.")
+    llm_max_tokens: int = Field(default=400, ge=16, le=8192)
+    claim_min_z: float = Field(default=2.0, description="How much closer than unrelated text a cited sentence must be "
+                               "to a claim to support it (reference z-score).")
     hub_offline: bool = Field(
         default=True, description="Keep Hugging Face libraries offline unless the user opts in to a hub."
     )

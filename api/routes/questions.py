@@ -7,12 +7,12 @@ import json
 import logging
 from collections.abc import Iterator
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
 from api.deps import AskScope, ServiceDep
 from api.schemas import AskRequest, ErrorBody
-from rag.models import AskResult, SearchResult
+from rag.models import AskResult, GenerationPiece, SearchResult
 from rag.retrieve import Filters
 from rag.service import QuestionError
 
@@ -28,40 +28,59 @@ def _not_ready(service) -> None:
 
 
 @router.post("/ask", response_model=AskResult, responses=ERRORS, summary="Answer a question with citations")
-def ask(body: AskRequest, service: ServiceDep, _: AskScope) -> AskResult:
+def ask(body: AskRequest, request: Request, service: ServiceDep, _: AskScope) -> AskResult:
     _not_ready(service)
     try:
-        return service.ask(body.question, k=body.k, mode=body.mode, filters=body.filters(), history=body.history,
-                           as_of=body.as_of)
+        result = service.ask(body.question, k=body.k, mode=body.mode, filters=body.filters(),
+                             history=body.history, as_of=body.as_of, generate=body.generate)
     except QuestionError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
+    _count_claims(request, result)
+    return result
+
+
+def _count_claims(request: Request, result: AskResult) -> None:
+    if result.generated is not None:
+        for claim in result.generated.claims:
+            request.app.state.metrics.claims.labels(str(claim.supported).lower()).inc()
 
 
 @router.post(
     "/ask/stream", responses={**ERRORS, 200: {"content": {"text/event-stream": {}}, "description": (
         "Server-sent events: `sources` (the ranked passages, as soon as retrieval is done), then `answer` "
-        "(the answer or the reason there is none), then `done` (timings). A failure after the stream has "
-        "started is sent as an `error` event.")}},
+        "(the answer or the reason there is none); with a language model configured and an answer found, "
+        "`token` events (the generated answer as it is written, unchecked) and then `generated` (the whole "
+        "generated answer with every claim checked, or `llm_error`); then `done` (timings). A failure after "
+        "the stream has started is sent as an `error` event.")}},
     response_class=StreamingResponse, summary="Answer a question, streamed as server-sent events")
-def ask_stream(body: AskRequest, service: ServiceDep, _: AskScope) -> StreamingResponse:
+def ask_stream(body: AskRequest, request: Request, service: ServiceDep, _: AskScope) -> StreamingResponse:
     _not_ready(service)
     try:  # validation errors are still plain 4xx responses: nothing has been streamed yet
         steps = service.ask_steps(body.question, k=body.k, mode=body.mode, filters=body.filters(),
-                                  history=body.history, as_of=body.as_of)
+                                  history=body.history, as_of=body.as_of, generate=body.generate)
     except QuestionError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
-    return StreamingResponse(_events(steps), media_type="text/event-stream",
+    return StreamingResponse(_events(steps, request), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-def _events(steps: Iterator[SearchResult | AskResult]) -> Iterator[str]:
+def _events(steps: Iterator[SearchResult | AskResult | GenerationPiece], request: Request) -> Iterator[str]:
+    last: AskResult | None = None
     try:
         for step in steps:
             if isinstance(step, SearchResult):
                 yield _event("sources", step.model_dump(mode="json", exclude={"timings_ms"}))
-            else:
+            elif isinstance(step, GenerationPiece):
+                yield _event("token", {"text": step.text})
+            elif last is None:
+                last = step
                 yield _event("answer", step.model_dump(mode="json", include={"answer", "no_answer_reason", "confidence"}))
-                yield _event("done", {"timings_ms": step.timings_ms})
+            else:
+                last = step
+                _count_claims(request, step)
+                yield _event("generated", step.model_dump(mode="json", include={"generated", "llm_error"}))
+        if last is not None:
+            yield _event("done", {"timings_ms": last.timings_ms})
     except Exception:  # the status line is sent; the reader still needs to hear that it failed
         log.exception("ask stream failed")
         yield _event("error", {"detail": "internal error while answering"})

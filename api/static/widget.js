@@ -37,6 +37,10 @@
       missing: "This article is no longer in the archive.", you: "You", kabar: "Archive",
       conversation: "Conversation", also: "Also reported by",
       hint: "Ask about the news in this archive, in any language. Every answer quotes an article and links to it.",
+      writing: "Writing the answer in your language…",
+      generated: "Written by a language model from the sources. Greyed sentences are not supported by the source they cite.",
+      unsupported: "not supported by the cited source", llmError: "No written answer this time",
+      fromArchive: "From the archive",
     },
     id: {
       open: "Tanya arsip berita", close: "Tutup obrolan", title: "Tanya arsip",
@@ -54,6 +58,10 @@
       missing: "Artikel ini sudah tidak ada di arsip.", you: "Anda", kabar: "Arsip",
       conversation: "Percakapan", also: "Juga diberitakan oleh",
       hint: "Tanyakan berita di arsip ini, dalam bahasa apa pun. Setiap jawaban mengutip artikel dan menautkannya.",
+      writing: "Menulis jawaban dalam bahasa Anda…",
+      generated: "Ditulis oleh model bahasa dari sumber. Kalimat abu-abu tidak didukung oleh sumber yang dikutipnya.",
+      unsupported: "tidak didukung oleh sumber yang dikutip", llmError: "Kali ini tidak ada jawaban tertulis",
+      fromArchive: "Dari arsip",
     },
   };
 
@@ -109,6 +117,10 @@
       background: none; padding: 3px 0; color: var(--accent); text-decoration: underline; }
     .meta { color: var(--muted); font-size: 12px; }
     .no-answer { font-weight: 500; }
+    .generated { margin: 0 0 8px; padding-bottom: 8px; border-bottom: 1px dashed var(--line); }
+    .generated .claim.unsupported { color: var(--muted); text-decoration: line-through dotted; }
+    .generated .note, .llm-error, .from-archive { color: var(--muted); font-size: 12px; margin-top: 4px; }
+    .writing { white-space: pre-wrap; color: var(--muted); }
     .error { color: var(--error); }
     details.sources { margin-top: 8px; font-size: 13px; }
     details.sources summary { cursor: pointer; color: var(--muted); }
@@ -286,9 +298,20 @@
       this.log.scrollTop = this.log.scrollHeight;
       const turn = { question };
       try {
+        let writing = null;
         const result = await this.stream(question, history, (sources) => {
           status.textContent = this.t.answering;
           this.showSources(message, sources.passages, null);
+        }, (partial) => {
+          // The extractive answer is shown at once; a language model's answer may follow.
+          message.replaceChildren();
+          this.showResult(message, partial);
+        }, (piece) => {
+          if (!writing) {
+            writing = h("p", { class: "writing", "aria-live": "off" }, "");
+            message.prepend(h("p", { class: "status" }, this.t.writing), writing);
+          }
+          writing.textContent += piece;
         });
         turn.result = result;
         message.replaceChildren();
@@ -315,7 +338,7 @@
       return headers;
     }
 
-    async stream(question, history, onSources) {
+    async stream(question, history, onSources, onAnswer = () => {}, onToken = () => {}) {
       let response;
       try {
         response = await fetch(`${this.endpoint}/v1/ask/stream`, {
@@ -329,7 +352,7 @@
       if (!response.ok) throw this.failure(await this.describe(response));
       const reader = response.body.getReader();
       const decoder = new TextDecoder();
-      const result = { passages: [], answer: null, no_answer_reason: null };
+      const result = { passages: [], answer: null, no_answer_reason: null, generated: null, llm_error: null };
       let buffer = "";
       let done = false;
       for (;;) {
@@ -343,7 +366,11 @@
           buffer = buffer.slice(boundary + 2);
           const { name, data } = parseEvent(block);
           if (name === "sources") { result.passages = data.passages || []; onSources(data); }
-          else if (name === "answer") { result.answer = data.answer; result.no_answer_reason = data.no_answer_reason; }
+          else if (name === "answer") {
+            result.answer = data.answer; result.no_answer_reason = data.no_answer_reason; onAnswer({ ...result });
+          }
+          else if (name === "token") onToken(data.text || "");
+          else if (name === "generated") { result.generated = data.generated; result.llm_error = data.llm_error; }
           else if (name === "error") throw this.failure(this.t.server(500));
           else if (name === "done") done = true;
         }
@@ -385,10 +412,12 @@
       const t = this.t;
       const passages = result.passages || [];
       message.append(h("span", { class: "sr-only" }, `${t.kabar}: `));
+      if (result.answer && result.generated) this.showGenerated(message, result.generated, passages);
       if (result.answer) {
         const citation = result.answer.citation;
         const span = result.answer.span || null;
         const number = sourceNumber(passages, citation);
+        if (result.generated) message.append(h("p", { class: "from-archive" }, `${t.fromArchive}:`));
         // The short answer is the headline; the sentence it sits in stays, with the short answer marked.
         if (span) message.append(h("p", { class: "headline" }, span.text));
         message.append(h("p", { class: "answer" }, ...withSpan(result.answer.text, citation.start, span), " ",
@@ -402,6 +431,31 @@
         message.append(h("p", { class: "no-answer" }, t.noAnswer));
         if (passages.length) this.showSources(message, passages, null, t.closest);
       }
+      if (result.answer && result.llm_error) {
+        message.append(h("p", { class: "llm-error" }, `${t.llmError} (${result.llm_error.split(":")[0]}).`));
+      }
+    }
+
+    /** The model's answer, claim by claim: a supported claim links to the characters that support it; an
+     *  unsupported one is greyed, says so, and links to nothing (it is never shown as a fact). */
+    showGenerated(message, generated, passages) {
+      const t = this.t;
+      const block = h("div", { class: "generated", lang: generated.lang || "" });
+      const line = h("p", {});
+      for (const claim of generated.claims || []) {
+        if (claim.supported && claim.support) {
+          const support = claim.support;
+          const number = sourceNumber(passages, support);
+          line.append(h("span", { class: "claim supported" }, claim.text), " ",
+            h("button", { class: "cite", type: "button", "aria-label": t.citation(number),
+              onclick: () => this.openArticle(support) }, `[${number}]`), " ");
+        } else {
+          line.append(h("span", { class: "claim unsupported", title: claim.reason || t.unsupported },
+            claim.text, h("span", { class: "sr-only" }, ` (${t.unsupported})`)), " ");
+        }
+      }
+      block.append(line, h("p", { class: "note" }, t.generated));
+      message.append(block);
     }
 
     showSources(message, passages, answerCitation, label) {

@@ -329,3 +329,44 @@ def test_a_server_that_is_down_and_a_bad_question_get_messages(page, archive, ho
     expect(last_reply(page).get_by_role("alert")).to_have_text(
         "Cannot reach the archive server. Check the connection and try again.")
     shot(page, "server-down")
+
+
+# -- a language model writes the answer ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def llm_archive(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Iterator[tuple]:
+    """`kabar serve` with a scripted chat-completions server on loopback as its language model."""
+    from tests.fake_llm import FakeLLM
+
+    settings = build_index(tmp_path_factory.mktemp("llm-archive") / "index", "hashing", cache_dir)
+    with FakeLLM("unsupported") as llm, running_server(
+            settings.index_dir, settings.cache_dir, KABAR_LLM_URL=llm.url, KABAR_LLM_RETRIES="0",
+            KABAR_MIN_ANSWER_CONFIDENCE="0", KABAR_READER="off") as base:
+        yield base, llm
+
+
+def test_a_written_answer_streams_in_and_an_unsupported_claim_is_greyed_not_stated(page, llm_archive):
+    base, llm = llm_archive
+    llm.behaviour = "unsupported"
+    page.goto(base + "/?lang=id")
+    open_and_ask(page, "Di mana KTT 2025 akan digelar?")
+    wait_for_reply(page)
+    reply = last_reply(page)
+    expect(reply.locator(".generated .claim.supported")).to_have_count(1)
+    unsupported = reply.locator(".generated .claim.unsupported")
+    expect(unsupported).to_contain_text("7431")
+    expect(unsupported).to_contain_text("tidak didukung oleh sumber yang dikutip")  # said to screen readers too
+    assert "line-through" in unsupported.evaluate("e => getComputedStyle(e).textDecorationLine")
+    expect(reply.locator(".generated button.cite")).to_have_count(1)  # only the supported claim links to a source
+    expect(reply.locator(".answer")).to_be_visible()  # the extractive answer stays
+    shot(page, "generated-answer")
+    reply.locator(".generated button.cite").click()
+    expect(chat(page).locator(".reader mark")).not_to_be_empty()
+    chat(page).get_by_role("button", name="Kembali ke percakapan").click()
+
+    llm.behaviour = "error"
+    open_and_ask(page, "Di mana KTT 2025 akan digelar?")
+    wait_for_reply(page)
+    expect(last_reply(page).locator(".llm-error")).to_contain_text("Kali ini tidak ada jawaban tertulis")
+    expect(last_reply(page).locator(".answer")).to_be_visible()
+    assert page.problems == []

@@ -43,3 +43,25 @@ def test_eval_reports_every_mode_and_writes_the_report_folder(tmp_path, cache_di
     marker = (tmp_path / "index" / "eval-fingerprint.txt").stat().st_mtime
     run_eval([SAMPLES], questions, ["dense"], settings, index_dir=tmp_path / "index", progress=False)
     assert (tmp_path / "index" / "eval-fingerprint.txt").stat().st_mtime == marker
+
+
+def test_eval_with_a_language_model_reports_claim_support_answer_hit_and_latency(tmp_path, cache_dir):
+    import pytest
+
+    from tests.fake_llm import FakeLLM
+
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("\n".join(json.dumps(q) for q in QUESTIONS), encoding="utf-8")
+    with pytest.raises(ValueError, match="KABAR_LLM_URL"):
+        run_eval([SAMPLES], questions, ["dense"], Settings(cache_dir=cache_dir, embedder="hashing"),
+                 index_dir=tmp_path / "index", progress=False, llm=True)
+    with FakeLLM("unsupported") as llm:
+        settings = Settings(cache_dir=cache_dir, embedder="hashing", llm_url=llm.url, min_answer_confidence=0.0,
+                            reader="off")
+        result = run_eval([SAMPLES], questions, ["dense"], settings, index_dir=tmp_path / "index",
+                          out=tmp_path / "report", progress=False, llm=True)
+    dense = result["metrics"]["all"]["dense"]
+    assert dense["llm_answers"] == 1 and dense["llm_errors"] == 0.0  # over the answerable question
+    assert dense["claim_support"] == 0.5  # one restated sentence, one invented number, per answer
+    assert 0.0 <= dense["llm_answer_hit_supported"] <= 1.0 and dense["llm_p50_ms"] > 0
+    assert "claim_support" in (tmp_path / "report" / "report.md").read_text()
