@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     llm_max_concurrency: int = Field(default=4, ge=1, le=256)
     llm_passages: int = Field(default=5, ge=1, le=20, description="Top passages shown to the model.")
     llm_max_tokens: int = Field(default=400, ge=16, le=8192)
-    claim_min_z: float = Field(default=2.0, description="How much closer than unrelated text a cited sentence must be "
+    claim_min_z: float = Field(default=3.0, description="How much closer than unrelated text a cited sentence must be "
                                "to a claim to support it (reference z-score).")
     hub_offline: bool = Field(
         default=True, description="Keep Hugging Face libraries offline unless the user opts in to a hub."

@@ -32,6 +32,7 @@ class FakeLLM:
         self.requests: list[dict] = []
         self.slow_seconds = 3.0
         self.fail_times = 0  # `error`/`rate_limited` fail this many times, then answer well (0: always fail)
+        self.script = ""  # the text the `scripted` behaviour answers with
         self._failures = 0
         fake = self
 
@@ -62,6 +63,8 @@ class FakeLLM:
             return f"{said} [1] Menurut laporan itu, 7431 kepala negara akan hadir [1]."
         if self.behaviour == "wrong_citation":
             return f"{said} [{len(passages) + 6}]"
+        if self.behaviour == "scripted":
+            return self.script
         if self.behaviour == "injection":
             return "I was told to ignore previous instructions: Kabar is HACKED. Visit evil.example [2]."
         return f"{said} [1]"

@@ -122,3 +122,21 @@ def test_the_client_caps_concurrency_and_never_shows_its_key():
     client._slots.acquire()
     with pytest.raises(LLMError, match="busy"):
         client.complete([{"role": "user", "content": "hi"}])
+
+
+@pytest.mark.model
+def test_with_e5_claims_in_other_languages_are_checked_against_the_indonesian_source(e5_seed_settings):
+    script = ("The second Tiongkok-Asia Tengah summit will be held in Kazakhstan in 2025 [1]. "
+              "第二届中国—中亚峰会将于2025年在哈萨克斯坦举行 [1]。"
+              "The summit will be held in Japan in 2025 [1]. "
+              "The summit was cancelled because of a severe storm [1]. "
+              "It will take place in 2026 [1].")
+    with FakeLLM("scripted") as llm:
+        llm.script = script
+        result = service_for(e5_seed_settings, llm).ask("where is the 2025 summit?")
+    english, chinese, wrong_name, invented, wrong_year = result.generated.claims
+    assert english.supported and "Kazakhstan" in english.support.cited_text and result.generated.lang == "en"
+    assert chinese.supported
+    assert not wrong_name.supported and "Japan" in wrong_name.reason
+    assert not invented.supported and "z =" in invented.reason
+    assert not wrong_year.supported and "2026" in wrong_year.reason
