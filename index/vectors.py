@@ -123,7 +123,8 @@ def build_segment(path: Path, ids: Ids, vectors: npt.NDArray[np.float32]) -> str
     dim = vectors.shape[1]
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if len(ids) >= IVF_MIN_VECTORS:
-        lists = min(IVF_MAX_LISTS, int(4 * math.sqrt(len(ids))))
+        # 4·sqrt(N) lists (FAISS's guideline), each trained on at least 39 points (k-means' own minimum).
+        lists = max(1, min(IVF_MAX_LISTS, int(4 * math.sqrt(len(ids))), len(ids) // 39))
         quantizer = faiss.IndexFlatIP(dim)
         index = faiss.IndexIVFScalarQuantizer(quantizer, dim, lists, faiss.ScalarQuantizer.QT_8bit,
                                               faiss.METRIC_INNER_PRODUCT)

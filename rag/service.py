@@ -20,7 +20,7 @@ import numpy as np
 
 from index.directory import IndexCorruptError, IndexDirectory, IndexOutdatedError
 from index.manifest import EmbedderMismatchError, EmbedderRecord
-from index.snapshot import Snapshot, SnapshotError, committed_version, recorded_embedder
+from index.snapshot import CommitWatcher, Snapshot, SnapshotError, recorded_embedder
 from rag.answer import (
     UNCALIBRATED,
     Calibration,
@@ -72,6 +72,7 @@ class Kabar:
         # A server may start on an empty index and fill it through the documents API, or on a
         # damaged or outdated one: it then starts unready (503 with the reason) and serves once repaired.
         self._snapshot: Snapshot | None = None
+        self._commits = CommitWatcher(settings.index_dir)
         recorded = None
         try:
             if self.directory.format() is not None:
@@ -137,7 +138,7 @@ class Kabar:
         """
         for attempt in range(3):
             try:
-                version = committed_version(self.directory.path)
+                version = self._commits.version()
             except IndexCorruptError as exc:
                 return self._keep_serving(str(exc))
             except sqlite3.DatabaseError as exc:
