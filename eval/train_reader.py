@@ -83,7 +83,7 @@ def code_switch(question: str) -> str:
 def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, seed: int,
                   code_switch_share: float, log=print) -> Dataset:
     from eval.questions import load_questions
-    from index.lexical import LexicalIndex
+    from index.lexical import MemoryBM25
     from rag.chunk import Chunker
     from rag.models import Article
     from rag.text import sanitize, sentence_spans
@@ -105,7 +105,7 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
         chunks_of: dict[str, list] = {}
         for number, chunk in enumerate(chunks):
             chunks_of.setdefault(chunk.article_id, []).append(number)
-        lexical = LexicalIndex.build(list(range(len(chunks))),
+        lexical = MemoryBM25.build(list(range(len(chunks))),
                                      [f"{articles[c.article_id].title or ''}\n{c.text}" for c in chunks])
         questions = load_questions(folder / "questions.jsonl")
         if limit:

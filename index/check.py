@@ -21,11 +21,11 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from index.directory import IndexCorruptError, IndexDirectory, IndexOutdatedError
-from index.lexical import indexed_terms
+from index.lexical import LEXICAL_DIR, LexicalIndex, indexed_terms
 from index.manifest import Manifest
 from index.records import SegmentRow
 from index.snapshot import Snapshot, SnapshotError
-from index.store import TERMS_TABLE, DocumentStore
+from index.store import DocumentStore
 from index.vectors import Segment, VectorMatrix, build_segment
 
 
@@ -59,9 +59,12 @@ def index_problems(path: Path) -> tuple[list[str], str | None]:
         if counts != {k: kept.get(k) for k in counts}:
             problems.append(f"{directory.docs} keeps counts {kept} where its rows number {counts}")
         chunk_ids = np.array(store.chunk_ids(), dtype=np.int64)
-        if store.terms_rows() != len(chunk_ids):
-            problems.append(f"the lexical index ({TERMS_TABLE}) has {store.terms_rows()} rows for "
-                            f"{len(chunk_ids)} chunks")
+        lexical = LexicalIndex(directory.path / LEXICAL_DIR, readonly=True)
+        held = lexical.commit_number()
+        if held is None or store.lexical_log_after(held):
+            problems.append(f"{directory.path / LEXICAL_DIR} lacks the changes of commits after {held}")
+        elif not np.array_equal(np.array(lexical.ids(), dtype=np.int64), chunk_ids) and held >= snapshot.version:
+            problems.append(f"{directory.path / LEXICAL_DIR} holds other chunk ids than {directory.docs}")
         tombstones = np.array(store.tombstones(), dtype=np.int64)
     except sqlite3.DatabaseError as exc:
         snapshot.close()
@@ -156,11 +159,6 @@ def _repair(directory: IndexDirectory) -> list[str]:
                                          vectors=len(ids), kind=kind))
             store.clear_tombstones(row.first_id, row.last_id)
             done.append(f"rebuilt {row.name} from the vector matrix ({len(ids)} vectors)")
-        if store.terms_rows() != len(store.chunk_ids()):
-            store.clear_terms()
-            for chunk_id, title, text in store.chunk_documents():
-                store.put_terms(chunk_id, indexed_terms(title, text))
-            done.append("rebuilt the lexical index from the stored text")
         counts = store.counts()
         if store.stored_counts() != counts or (manifest.articles, manifest.chunks, manifest.sentences) != (
                 counts["articles"], counts["chunks"], counts["sentences"]):
@@ -168,6 +166,13 @@ def _repair(directory: IndexDirectory) -> list[str]:
             store.set_meta("manifest", manifest.model_copy(update=counts).model_dump_json())
             done.append(f"counts set from the rows: {counts}")
         store.commit()
+        lexical = LexicalIndex(directory.path / LEXICAL_DIR)
+        held = lexical.commit_number()
+        if held is None or store.lexical_log_after(held) or lexical.ids() != store.chunk_ids():
+            lexical.rebuild(((i, indexed_terms(t, x)) for i, t, x in store.chunk_documents()), store.commit_number())
+            store.prune_lexical_log(store.commit_number())
+            store.commit()
+            done.append("rebuilt the lexical index from the stored text")
     finally:
         store.close()
     try:

@@ -6,6 +6,7 @@ Layout (format 2):
     docs.sqlite        documents, lexical index, segment list, tombstones, duplicate groups (WAL)
     vectors/           chunks.f16, sentences.f16: append-only float16 rows (index/vectors.py)
     segments/          sealed FAISS files of chunk vectors
+    lexical/           tantivy's BM25 index of the chunks' analysed words (derived; caught up from SQLite)
     write.lock         held by the one process allowed to write
 
 A commit appends vectors, seals a segment file under its final name, then commits one SQLite
@@ -35,7 +36,7 @@ DOCS = "docs.sqlite"
 VECTORS = "vectors"
 SEGMENTS = "segments"
 LOCK = "write.lock"
-COMMIT_STEPS = ("vectors-written", "segment-written", "store-committed",
+COMMIT_STEPS = ("vectors-written", "segment-written", "store-committed", "lexical-applied",
                 "merge-segment-written", "merge-committed", "migrate-written")
 # Format 1 (read by `kabar migrate` only).
 CURRENT = "CURRENT"

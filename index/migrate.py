@@ -21,7 +21,7 @@ from index.directory import (
     crash_point,
 )
 from index.duplicates import band_keys
-from index.lexical import indexed_terms
+from index.lexical import LEXICAL_DIR, LexicalIndex, indexed_terms
 from index.manifest import Manifest
 from index.records import SegmentRow
 from index.store import DocumentStore
@@ -66,7 +66,7 @@ def migrate(path: Path) -> MigrationReport:
     try:
         live = directory.current_generation()
         work = path / WORK
-        for leftover in (work, path / SEGMENTS, path / VECTORS):
+        for leftover in (work, path / SEGMENTS, path / VECTORS, path / LEXICAL_DIR):
             shutil.rmtree(leftover, ignore_errors=True)
         for name in (DOCS, DOCS + "-wal", DOCS + "-shm"):
             (path / name).unlink(missing_ok=True)
@@ -91,9 +91,8 @@ def migrate(path: Path) -> MigrationReport:
             store.add_segment(SegmentRow(name=name, first_id=int(chunk_ids.min()), last_id=int(chunk_ids.max()),
                                          vectors=len(chunk_ids), kind=kind))
             store.set_meta("segment_seq", "1")
-        store.clear_terms()
-        for chunk_id, title, text in store.chunk_documents():
-            store.put_terms(chunk_id, indexed_terms(title, text))
+        LexicalIndex(work / LEXICAL_DIR).rebuild(
+            ((i, indexed_terms(t, x)) for i, t, x in store.chunk_documents()), manifest.generation)
         for article_id, blob in store.signed_articles():
             store.put_bands(article_id, band_keys(np.frombuffer(blob, dtype=np.uint64)))
         counts = store.counts()
@@ -103,7 +102,7 @@ def migrate(path: Path) -> MigrationReport:
         store.commit()
         store.close()
         crash_point("migrate-written")
-        for name in (DOCS, VECTORS, SEGMENTS):
+        for name in (DOCS, VECTORS, SEGMENTS, LEXICAL_DIR):
             if (work / name).exists():
                 (work / name).rename(path / name)
         directory.write_embedder(manifest.embedder.model_dump_json())

@@ -14,13 +14,14 @@ import threading
 from pathlib import Path
 
 from index.directory import IndexDirectory
-from index.lexical import FtsLexical
+from index.lexical import LEXICAL_DIR, ArchiveLexical, LexicalIndex
 from index.manifest import EmbedderRecord, Manifest
 from index.store import DocumentStore
 from index.vectors import ChunkVectors, MatrixReader, SegmentCache, VectorFileError, VectorMatrix
 
 _segments = SegmentCache()
 _segments_lock = threading.Lock()
+_lexical: dict[str, LexicalIndex] = {}  # one opened tantivy index per directory and process
 
 
 class SnapshotError(RuntimeError):
@@ -118,13 +119,24 @@ class Snapshot:
             chunk_matrix = _matrix(self.directory, "chunks", last["chunks"], self.manifest.embedder.dim)
             current = self.directory.vector_file("sentences")
             self.sentence_vectors = _matrix(self.directory, "sentences", last["sentences"], self.manifest.embedder.dim)
+            current = self.directory.path / LEXICAL_DIR
+            with _segments_lock:
+                lexical = _lexical.get(str(current))
+                if lexical is None:
+                    lexical = _lexical[str(current)] = LexicalIndex(current, readonly=True)
+            store = self.store
+            self.lexical = ArchiveLexical(lexical, lambda ids: store.chunks(ids))
             loaded = []
             with _segments_lock:
                 for row in segments:
                     current = self.directory.segments / row.name
                     loaded.append(_segments.get(self.directory.segments, row))
                 _segments.keep_only(self.directory.segments, {row.name for row in segments})
-        except (FileNotFoundError, SnapshotError):
+        except SnapshotError:
+            raise
+        except FileNotFoundError as exc:
+            if current.name == LEXICAL_DIR:
+                raise SnapshotError(f"{current} is missing ({exc}); run `kabar check --index {path} --repair`") from None
             raise
         except (OSError, ValueError, RuntimeError, KeyError, sqlite3.DatabaseError) as exc:
             # FAISS raises RuntimeError, SQLite DatabaseError, pydantic/json ValueError.
@@ -136,7 +148,6 @@ class Snapshot:
             raise SnapshotError(f"{self.directory.segments} holds {held} live chunk vectors where {self.directory.docs} "
                                 f"has {m.chunks} chunks: the index is damaged; run `kabar check --index {path}`")
         self.chunk_vectors = ChunkVectors(loaded, tombstones, chunk_matrix, m.chunks)
-        self.lexical = FtsLexical(self.store)
         # Things computed once per snapshot by the layers above (word statistics, ...).
         self.derived: dict[str, object] = {}
 

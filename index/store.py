@@ -21,7 +21,6 @@ import json
 
 from index.records import Article, ChunkRow, SegmentRow, SentenceRow
 
-TERMS_TABLE = "chunk_terms"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -67,7 +66,11 @@ CREATE TABLE IF NOT EXISTS meta (
 
 # Added by index format 2 (an older docs.sqlite gets them from `kabar migrate`).
 SCHEMA_2 = """
-CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5(terms, detail=column);
+-- Lexical changes of each commit, until the lexical index (tantivy, index/lexical.py) holds them.
+CREATE TABLE IF NOT EXISTS lexical_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    commit_no INTEGER NOT NULL, chunk_id INTEGER NOT NULL, op TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS segments (
     name TEXT PRIMARY KEY,
     first_id INTEGER NOT NULL, last_id INTEGER NOT NULL,
@@ -186,22 +189,28 @@ class DocumentStore:
         return [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE id BETWEEN ? AND ? ORDER BY id",
                                                (first_id, last_id))]
 
-    # -- the lexical index (FTS5 over words analysed in Python) -------------------------------
-    def put_terms(self, chunk_id: int, terms: str) -> None:
-        self._db.execute(f"INSERT INTO {TERMS_TABLE} (rowid, terms) VALUES (?, ?)", (chunk_id, terms))
+    # -- the lexical index's log (index/lexical.py) ------------------------------------------
+    def log_lexical(self, commit_no: int, chunk_ids: list[int], op: str) -> None:
+        self._db.executemany("INSERT INTO lexical_log (commit_no, chunk_id, op) VALUES (?, ?, ?)",
+                             [(commit_no, i, op) for i in chunk_ids])
 
-    def search_terms(self, match: str, limit: int) -> list[tuple[int, float]]:
-        """FTS5's BM25 (k1 = 1.2, b = 0.75), best first, as positive scores."""
-        rows = self._db.execute(
-            f"SELECT rowid, bm25({TERMS_TABLE}) FROM {TERMS_TABLE} WHERE {TERMS_TABLE} MATCH ? "
-            "ORDER BY rank LIMIT ?", (match, limit))
-        return [(int(r[0]), -float(r[1])) for r in rows]
+    def lexical_log_after(self, commit_no: int) -> list[tuple[int, str]]:
+        """(chunk id, "add" or "delete") of the commits after `commit_no`, in order."""
+        return [(r[0], r[1]) for r in self._db.execute(
+            "SELECT chunk_id, op FROM lexical_log WHERE commit_no > ? ORDER BY seq", (commit_no,))]
 
-    def clear_terms(self) -> None:
-        self._db.execute(f"DELETE FROM {TERMS_TABLE}")
+    def prune_lexical_log(self, upto: int) -> None:
+        self._db.execute("DELETE FROM lexical_log WHERE commit_no <= ?", (upto,))
 
-    def terms_rows(self) -> int:
-        return self._db.execute(f"SELECT COUNT(*) FROM {TERMS_TABLE}").fetchone()[0]
+    def chunk_documents_for(self, chunk_ids: list[int]):
+        """(chunk id, article title, chunk text) of these chunks, those that still exist."""
+        for batch in _batches(sorted(set(chunk_ids))):
+            marks = ",".join("?" * len(batch))
+            rows = self._db.execute(
+                'SELECT chunks.id, articles.title, articles.text, chunks.start, chunks."end" FROM chunks '
+                f"JOIN articles ON articles.id = chunks.article_id WHERE chunks.id IN ({marks})", batch)
+            for chunk_id, title, text, start, end in rows:
+                yield chunk_id, title, text[start:end]
 
     # -- articles -------------------------------------------------------------------------
     def content_hash(self, article_id: str) -> str | None:
@@ -240,7 +249,6 @@ class DocumentStore:
         """Remove an article with its words; returns the chunk and sentence ids whose vectors must go too."""
         chunk_ids = [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE article_id = ?", (article_id,))]
         sentence_ids = [r[0] for r in self._db.execute("SELECT id FROM sentences WHERE article_id = ?", (article_id,))]
-        self._db.executemany(f"DELETE FROM {TERMS_TABLE} WHERE rowid = ?", [(i,) for i in chunk_ids])
         self._db.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
         self._db.execute("DELETE FROM sentences WHERE article_id = ?", (article_id,))
         self._db.execute("DELETE FROM articles WHERE id = ?", (article_id,))

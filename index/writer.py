@@ -1,13 +1,15 @@
 """Changing an index: replace or delete articles, then commit; a commit costs what it adds.
 
-One SQLite transaction per commit carries the documents, their words (FTS5), word statistics,
-duplicate groups, tombstones and the new segment's name; the new vectors are appended to the
-float16 matrices and sealed into one small segment file before that transaction commits.
-Nothing that is already in the archive is copied or rebuilt.
+One SQLite transaction per commit carries the documents, word statistics, duplicate groups,
+tombstones, the new segment's name and the lexical changes' log; the new vectors are appended
+to the float16 matrices and sealed into one small segment file before that transaction commits.
+Then the lexical index (tantivy) takes the same changes. Nothing already in the archive is
+copied or rebuilt.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +19,7 @@ import numpy.typing as npt
 
 from index import duplicates
 from index.directory import IndexDirectory, IndexOutdatedError, crash_point
-from index.lexical import indexed_terms
+from index.lexical import LEXICAL_DIR, LexicalIndex, indexed_terms
 from index.manifest import EmbedderMismatchError, EmbedderRecord, Manifest
 from index.merge import merge_segments
 from index.records import Article, SegmentRow
@@ -26,6 +28,8 @@ from index.vectors import VectorMatrix, build_segment
 
 # (article text, sentence spans) -> {word: number of the article's sentences that contain it}
 TermCounter = Callable[[str, list[tuple[int, int]]], dict[str, int]]
+
+log = logging.getLogger("kabar.index")
 
 # A segment file replaced by a merge stays this long: a reader may be opening it right now.
 RETIRED_GRACE_SECONDS = 60.0
@@ -66,6 +70,8 @@ class IndexWriter:
             self.chunk_matrix = VectorMatrix(self.directory.vector_file("chunks"), embedder.dim)
             self.sentence_matrix = VectorMatrix(self.directory.vector_file("sentences"), embedder.dim)
             self.removed_leftovers = self._remove_leftovers()
+            self.lexical = LexicalIndex(self.directory.path / LEXICAL_DIR)
+            self._catch_up_lexical()
             self._start()
         except BaseException:
             if hasattr(self, "store"):
@@ -89,6 +95,25 @@ class IndexWriter:
         self._delete_retired(time.time() - RETIRED_GRACE_SECONDS)
         return removed
 
+    def _catch_up_lexical(self) -> None:
+        """Apply what a writer that died after its SQLite commit did not get to apply to the lexical index."""
+        committed = self.store.commit_number()
+        if committed == 0:
+            return
+        held = self.lexical.commit_number()
+        if held is None:  # never built (an index migrated or repaired without it): from the stored text
+            self.lexical.rebuild(((i, indexed_terms(t, x)) for i, t, x in self.store.chunk_documents()), committed)
+            return
+        pending = self.store.lexical_log_after(held)
+        if not pending:
+            return
+        final: dict[int, str] = {}
+        for chunk_id, op in pending:
+            final[chunk_id] = op
+        added = [(i, indexed_terms(title, text)) for i, title, text in
+                 self.store.chunk_documents_for([i for i, op in final.items() if op == "add"])]
+        self.lexical.apply(added, [i for i, op in final.items() if op == "delete"], committed)
+
     def _delete_retired(self, before: float) -> None:
         names = self.store.retired_before(before)
         for name in names:
@@ -101,6 +126,8 @@ class IndexWriter:
         self.counts = self.store.stored_counts()
         self.pending = 0
         self._new_chunks: dict[int, npt.NDArray[np.float32]] = {}
+        self._words_added: dict[int, str] = {}
+        self._words_deleted: list[int] = []
         if self.term_counter is not None and not self.store.term_counts_complete():
             self._count_all_terms()
 
@@ -136,8 +163,9 @@ class IndexWriter:
         chunk_ids = []
         for ordinal, (start, end) in enumerate(chunk_spans):
             chunk_id = self.store.add_chunk(article.id, ordinal, start, end)
-            self.store.put_terms(chunk_id, indexed_terms(article.title, article.text[start:end]))
+            self._words_added[chunk_id] = indexed_terms(article.title, article.text[start:end])
             chunk_ids.append(chunk_id)
+        self.store.log_lexical(self.store.commit_number() + 1, chunk_ids, "add")
         sentence_ids = [self.store.add_sentence(article.id, s, e) for s, e in sentence_spans]
         _write_rows(self.chunk_matrix, chunk_ids, chunk_vectors)
         _write_rows(self.sentence_matrix, sentence_ids, sentence_vectors)
@@ -160,6 +188,10 @@ class IndexWriter:
         chunk_ids, sentence_ids = self.store.delete_article(article_id)
         sealed = [i for i in chunk_ids if self._new_chunks.pop(i, None) is None]
         self.store.add_tombstones(sealed)
+        for chunk_id in chunk_ids:
+            if self._words_added.pop(chunk_id, None) is None:
+                self._words_deleted.append(chunk_id)
+        self.store.log_lexical(self.store.commit_number() + 1, chunk_ids, "delete")
         if existed:
             self.counts["articles"] -= 1
             self.counts["chunks"] -= len(chunk_ids)
@@ -183,13 +215,24 @@ class IndexWriter:
             self.store.add_segment(SegmentRow(name=name, first_id=int(ids.min()), last_id=int(ids.max()),
                                               vectors=len(ids), kind=kind))
             self.store.set_meta("segment_seq", str(number))
+        held = self.lexical.commit_number()
+        if held is not None:
+            self.store.prune_lexical_log(held)  # what the lexical index already holds
         manifest = self._record_commit()
         self.store.commit()
         crash_point("store-committed")
+        # The commit is made; the lexical index follows (a failure here is caught up by the next writer).
+        try:
+            self.lexical.apply(list(self._words_added.items()), self._words_deleted, manifest.generation)
+        except (OSError, ValueError, RuntimeError) as exc:
+            log.error("commit %s is saved, but the lexical index could not take it (%s); the next writer "
+                      "or `kabar check --repair` applies it", manifest.generation, exc)
+        crash_point("lexical-applied")
         if self.directory.format() is None:
             self.directory.write_embedder(self.embedder.model_dump_json())
             self.directory.mark_format()
         self._new_chunks = {}
+        self._words_added, self._words_deleted = {}, []
         self.pending = 0
         return manifest
 

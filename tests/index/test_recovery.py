@@ -162,3 +162,19 @@ def test_lost_vector_rows_are_reported_with_what_to_do(index_dir):
         Snapshot(index_dir)
     report = check_index(index_dir, repair=True)
     assert not report.ok and "re-ingest" in " ".join(report.repaired + report.problems)
+
+
+def test_words_of_a_commit_the_lexical_index_never_got_are_caught_up_by_the_next_writer(index_dir):
+    run = subprocess.run([sys.executable, "-c", ONE_COMMIT, str(index_dir), "killed"], cwd=ROOT,
+                         env={**os.environ, "KABAR_CRASH_AT": "store-committed"}, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == -9
+    assert "killed" in stored_ids(index_dir)  # committed in SQLite...
+    report = check_index(index_dir)
+    assert not report.ok and "lexical" in report.problems[0]  # ...but not yet in the lexical index
+    snapshot = Snapshot(index_dir)
+    assert not snapshot.lexical.search("penulis mati", 5)
+    ingest(index_dir, Article(id="after", text="Artikel setelah penulis sebelumnya mati."))
+    found = Snapshot(index_dir).lexical.search("ditulis ketika penulis mati", 5)
+    assert {Snapshot(index_dir).store.chunks([i])[i].article_id for i, _ in found} >= {"killed"}
+    assert check_index(index_dir).ok
