@@ -17,3 +17,15 @@ def test_bench_reports_search_latency_per_mode_and_memory(tmp_path, capsys):
     assert json.loads(out.read_text())["peak_rss_mb"] > 0
     print_report(report)
     assert "peak RSS" in capsys.readouterr().out
+
+
+def test_the_archive_bench_measures_commits_first_and_later_questions_and_memory(tmp_path, capsys):
+    report = run_bench([], embed_articles=0, backend="hashing", model=None, queries=6, out=None, articles=[60],
+                       datasets=tmp_path / "no-datasets")  # falls back to the sample articles' sentences
+    [row] = report["archive"]
+    assert row["articles"] == 60 and row["chunks"] >= 60 and row["disk_mb"] > 0 and row["server_rss_mb"] > 0
+    assert row["one_article_commit_ms"] > 0 and row["segments"] >= 1
+    for mode in ("dense", "bm25", "default"):
+        assert row["modes"][mode]["later_p50_ms"] > 0 and row["modes"][mode]["first_after_commit_ms"] > 0
+    print_report(report)
+    assert "one-article commit" in capsys.readouterr().out
