@@ -81,7 +81,9 @@ def code_switch(question: str) -> str:
 
 
 def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, seed: int,
-                  code_switch_share: float, log=print) -> Dataset:
+                  code_switch_share: float, log=print, grouped: bool = False) -> Dataset:
+    """`grouped`: shuffle questions (their passages stay together, for the per-question loss); otherwise
+    shuffle passages one by one (the shipped reader's recipe)."""
     from eval.questions import load_questions
     from index.lexical import MemoryBM25
     from rag.chunk import Chunker
@@ -168,8 +170,12 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
                 groups.append(made)
         data.counts[set_name] = counts
         log(f"{set_name}: {len(articles)} articles, {len(chunks)} chunks, {counts}")
-    rng.shuffle(groups)
-    data.train = [example for made in groups for example in made]
+    if grouped:
+        rng.shuffle(groups)
+        data.train = [example for made in groups for example in made]
+    else:
+        data.train = [example for made in groups for example in made]
+        rng.shuffle(data.train)
     return data
 
 
@@ -237,15 +243,22 @@ def question_softmax(logits, sentence_labels, sentence_valid, group, torch):
     return total / max(questions, 1)
 
 
-def losses(out, sentence_labels, sentence_valid, start, end, passage, group, torch):
+def losses(out, sentence_labels, sentence_valid, start, end, passage, group, torch, per_question: bool = False):
+    """`per_question`: one softmax over all passages of a question and "none" (question_softmax); otherwise a
+    softmax over the sentences of each answering passage (the shipped reader's recipe)."""
     F = torch.nn.functional
     logits = out["sentence"]
     bce = F.binary_cross_entropy_with_logits(logits, sentence_labels, reduction="none")
     sentence_loss = (bce * sentence_valid).sum() / sentence_valid.sum().clamp(min=1)
-    listwise = question_softmax(logits, sentence_labels, sentence_valid, group, torch)
     has = passage > 0
     span_loss = torch.tensor(0.0)
+    listwise = torch.tensor(0.0)
+    if per_question:
+        listwise = question_softmax(logits, sentence_labels, sentence_valid, group, torch)
     if has.any():
+        if not per_question:
+            target = sentence_labels[has].argmax(-1)
+            listwise = 0.5 * F.cross_entropy(logits[has].masked_fill(~sentence_valid[has], -1e4), target)
         span_loss = (F.cross_entropy(out["start"][has], start[has]) + F.cross_entropy(out["end"][has], end[has])) / 2
     passage_loss = F.binary_cross_entropy_with_logits(out["passage"], passage)
     total = sentence_loss + listwise + span_loss + 0.5 * passage_loss
@@ -316,6 +329,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint-steps", type=int, default=100)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--loss", choices=["passage", "question"], default="passage",
+                        help="passage: sentences compete within each passage (the shipped reader); question: one "
+                        "softmax over the sentences of all of a question's passages and 'none' (measured: not better "
+                        "in the pipeline after 78 min; docs/quality-experiments.md)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                         help="CPU threads (torch's own default is the physical cores: 1 on this 2-vCPU machine)")
@@ -345,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         log_file.flush()
 
     started = time.time()
-    data = build_dataset(args.datasets, tuple(args.sets.split(",")), args.limit, args.seed, args.code_switch, log)
+    data = build_dataset(args.datasets, tuple(args.sets.split(",")), args.limit, args.seed, args.code_switch, log,
+                         grouped=args.loss == "question")
     log(f"examples: {len(data.train)} train, {len(data.dev)} dev ({time.time() - started:.0f} s to build)")
     e5 = read_e5_file()
     tokenizer = E5Tokenizer(e5)
@@ -356,7 +374,10 @@ def main(argv: list[str] | None = None) -> int:
     body = [p for n, p in model.named_parameters() if n.startswith("encoder.")]
     optimizer = torch.optim.AdamW([{"params": body, "lr": args.lr}, {"params": heads, "lr": args.lr * 10}],
                                   weight_decay=0.01)
-    batches = batches_of(data.train, args.batch)
+    if args.loss == "question":
+        batches = batches_of(data.train, args.batch)
+    else:
+        batches = [data.train[first:first + args.batch] for first in range(0, len(data.train), args.batch)]
     steps_per_epoch = len(batches)
     total_steps = max(1, int(steps_per_epoch * args.epochs))
     warmup = max(1, total_steps // 20)
@@ -381,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
         tensors = [t.to(device) if hasattr(t, "to") else t for t in collate(batch, tokenizer, torch)[:-1]]
         ids, mask, sentence_of, n, labels, valid, start, end, passage, group = tensors
         out = model(ids, mask, sentence_of, n)
-        loss, parts = losses(out, labels, valid, start, end, passage, group, torch)
+        loss, parts = losses(out, labels, valid, start, end, passage, group, torch, per_question=args.loss == "question")
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -408,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"dev: {json.dumps(metrics)}")
     settings = {"layers": args.layers, "batch": args.batch, "lr": args.lr, "head_lr": args.lr * 10,
                 "epochs": args.epochs, "steps": step, "total_steps": total_steps, "stopped_by": stopped_by,
-                "seed": args.seed, "code_switch": args.code_switch, "dev_percent": DEV_PERCENT,
+                "seed": args.seed, "code_switch": args.code_switch, "dev_percent": DEV_PERCENT, "loss": args.loss,
                 "sets": args.sets, "limit": args.limit, "train_examples": len(data.train),
                 "dev_examples": len(data.dev), "counts": data.counts}
     machine = {"device": device, "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),

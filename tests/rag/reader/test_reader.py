@@ -154,3 +154,21 @@ def test_reranking_by_the_reader_puts_the_answering_passage_first(e5_seed_settin
         first = result.passages[0].citation
         answer = result.answer.citation
         assert first.article_id == answer.article_id and first.start < answer.end and answer.start < first.end
+
+
+def test_the_per_question_loss_compares_sentences_across_passages_and_with_none():
+    import torch
+
+    from eval.train_reader import Example, batches_of, question_softmax
+
+    examples = [Example("q", None, "t", [], None, group=g) for g in (0, 0, 1, 1, 1, 2)]
+    assert [[e.group for e in b] for b in batches_of(examples, 2)] == [[0, 0], [1, 1, 1], [2]]
+    valid = torch.tensor([[True, True], [True, False]])
+    group = torch.tensor([0, 0])
+    labels = torch.tensor([[0.0, 0.0], [1.0, 0.0]])  # the answer is in the second passage
+    right = question_softmax(torch.tensor([[-2.0, -2.0], [3.0, 0.0]]), labels, valid, group, torch)
+    wrong = question_softmax(torch.tensor([[3.0, -2.0], [-2.0, 0.0]]), labels, valid, group, torch)
+    assert right < wrong
+    nothing = torch.zeros((2, 2))  # no answer anywhere: "none" (logit 0) must beat every sentence
+    assert question_softmax(torch.full((2, 2), -4.0), nothing, valid, group, torch) < \
+        question_softmax(torch.full((2, 2), 4.0), nothing, valid, group, torch)
