@@ -63,7 +63,7 @@ def index_problems(path: Path) -> tuple[list[str], str | None]:
         held = lexical.commit_number()
         if held is None or store.lexical_log_after(held):
             problems.append(f"{directory.path / LEXICAL_DIR} lacks the changes of commits after {held}")
-        elif not np.array_equal(np.array(lexical.ids(), dtype=np.int64), chunk_ids) and held >= snapshot.version:
+        elif not np.array_equal(np.array(lexical.ids(), dtype=np.int64), chunk_ids):
             problems.append(f"{directory.path / LEXICAL_DIR} holds other chunk ids than {directory.docs}")
         tombstones = np.array(store.tombstones(), dtype=np.int64)
     except sqlite3.DatabaseError as exc:
