@@ -21,11 +21,12 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from index.directory import IndexCorruptError, IndexDirectory, IndexOutdatedError
-from index.lexical import LEXICAL_DIR, LexicalIndex, indexed_terms
+from index.lexical import LEXICAL_DIR, LexicalIndex, analysed
 from index.manifest import Manifest
 from index.records import SegmentRow
 from index.snapshot import Snapshot, SnapshotError
 from index.store import DocumentStore
+from index.writer import remove_leftovers
 from index.vectors import Segment, VectorMatrix, build_segment
 
 
@@ -131,19 +132,12 @@ def _repair(directory: IndexDirectory) -> list[str]:
         dim = manifest.embedder.dim
         last = store.last_ids()
         matrix = VectorMatrix(directory.vector_file("chunks"), dim)
+        done.extend(remove_leftovers(directory, store, dim))
         for name in ("chunks", "sentences"):
             one = VectorMatrix(directory.vector_file(name), dim)
-            if one.truncate(last[name]):
-                done.append(f"cut uncommitted rows from {one.path.name}")
             if one.rows_on_disk() < last[name]:
                 return done + [f"{one.path} lacks vectors of committed {name}: re-ingest the articles "
                                "(`kabar ingest` them again into a new --index)"]
-        known = {row.name for row in store.segments()} | set(store.retired_before(float("inf")))
-        if directory.segments.is_dir():
-            for item in directory.segments.iterdir():
-                if item.name not in known:
-                    item.unlink()
-                    done.append(f"removed {item.name} (no commit names it)")
         reader = matrix.reader(last["chunks"])
         for row in store.segments():
             try:
@@ -169,7 +163,7 @@ def _repair(directory: IndexDirectory) -> list[str]:
         lexical = LexicalIndex(directory.path / LEXICAL_DIR)
         held = lexical.commit_number()
         if held is None or store.lexical_log_after(held) or lexical.ids() != store.chunk_ids():
-            lexical.rebuild(((i, indexed_terms(t, x)) for i, t, x in store.chunk_documents()), store.commit_number())
+            lexical.rebuild(analysed(store.chunk_documents()), store.commit_number())
             store.prune_lexical_log(store.commit_number())
             store.commit()
             done.append("rebuilt the lexical index from the stored text")

@@ -104,6 +104,11 @@ def indexed_terms(title: str | None, text: str) -> str:
     return " ".join(fts_token(w) for w in analyze(f"{title}\n{text}" if title else text))
 
 
+def analysed(chunks):
+    """(chunk id, analysed terms) from the store's (chunk id, title, text) rows: what the lexical index holds."""
+    return ((chunk_id, indexed_terms(title, text)) for chunk_id, title, text in chunks)
+
+
 LEXICAL_DIR = "lexical"
 MARKER_ID = 0  # chunk ids start at 1: this document carries the number of the commit the index holds
 

@@ -21,7 +21,7 @@ from index.directory import (
     crash_point,
 )
 from index.duplicates import band_keys
-from index.lexical import LEXICAL_DIR, LexicalIndex, indexed_terms
+from index.lexical import LEXICAL_DIR, LexicalIndex, analysed
 from index.manifest import Manifest
 from index.records import SegmentRow
 from index.store import DocumentStore
@@ -91,8 +91,7 @@ def migrate(path: Path) -> MigrationReport:
             store.add_segment(SegmentRow(name=name, first_id=int(chunk_ids.min()), last_id=int(chunk_ids.max()),
                                          vectors=len(chunk_ids), kind=kind))
             store.set_meta("segment_seq", "1")
-        LexicalIndex(work / LEXICAL_DIR).rebuild(
-            ((i, indexed_terms(t, x)) for i, t, x in store.chunk_documents()), manifest.generation)
+        LexicalIndex(work / LEXICAL_DIR).rebuild(analysed(store.chunk_documents()), manifest.generation)
         for article_id, blob in store.signed_articles():
             store.put_bands(article_id, band_keys(np.frombuffer(blob, dtype=np.uint64)))
         counts = store.counts()

@@ -96,12 +96,10 @@ class DocumentStore:
         self._db.row_factory = sqlite3.Row
 
     @classmethod
-    def open_readonly(cls, path: Path, immutable: bool = False) -> DocumentStore:
-        """A reader. `immutable` only for a file nothing writes any more (an old format's generation)."""
+    def open_readonly(cls, path: Path) -> DocumentStore:
         if not path.is_file():
             raise FileNotFoundError(f"no document store at {path}")
-        flags = "mode=ro&immutable=1" if immutable else "mode=ro"
-        connection = sqlite3.connect(f"file:{path}?{flags}", uri=True, check_same_thread=False, isolation_level=None)
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
         return cls(connection)
 
     @classmethod
@@ -475,12 +473,6 @@ class DocumentStore:
 
     def all_chunks(self) -> list[ChunkRow]:
         return [ChunkRow(**dict(row)) for row in self._db.execute("SELECT * FROM chunks ORDER BY id")]
-
-    def backup_to(self, path: Path) -> None:
-        target = sqlite3.connect(path)
-        with target:
-            self._db.backup(target)
-        target.close()
 
     def _rows(self, table: str, ids: list[int], model) -> dict:
         found = {}

@@ -215,10 +215,6 @@ class ChunkVectors:
         self._alive = alive
         self._skip = faiss.IDSelectorNot(faiss.IDSelectorBatch(self.tombstones)) if len(self.tombstones) else None
 
-    @property
-    def dim(self) -> int:
-        return self.matrix.dim
-
     def __len__(self) -> int:
         return self._alive
 

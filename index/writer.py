@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from index import duplicates
 from index.directory import IndexDirectory, IndexOutdatedError, crash_point
-from index.lexical import LEXICAL_DIR, LexicalIndex, indexed_terms
+from index.lexical import LEXICAL_DIR, LexicalIndex, analysed, indexed_terms
 from index.manifest import EmbedderMismatchError, EmbedderRecord, Manifest
 from index.merge import merge_segments
 from index.records import Article, SegmentRow
@@ -80,38 +80,23 @@ class IndexWriter:
             raise
 
     def _remove_leftovers(self) -> list[str]:
-        """What a dead writer left: vector rows past the last commit, segment files no commit names."""
-        removed = []
-        last = self.store.last_ids()
-        for name, matrix in (("chunks", self.chunk_matrix), ("sentences", self.sentence_matrix)):
-            if matrix.truncate(last[name]):
-                removed.append(f"uncommitted rows of {matrix.path.name}")
-        known = {row.name for row in self.store.segments()} | set(self.store.retired_before(float("inf")))
-        if self.directory.segments.is_dir():
-            for item in self.directory.segments.iterdir():
-                if item.name not in known:
-                    item.unlink()
-                    removed.append(item.name)
+        removed = remove_leftovers(self.directory, self.store, self.embedder.dim)
         self._delete_retired(time.time() - RETIRED_GRACE_SECONDS)
         return removed
 
     def _catch_up_lexical(self) -> None:
         """Apply what a writer that died after its SQLite commit did not get to apply to the lexical index."""
-        committed = self.store.commit_number()
+        committed = self._lexical_held = self.store.commit_number()
         if committed == 0:
             return
         held = self.lexical.commit_number()
         if held is None:  # never built (an index migrated or repaired without it): from the stored text
-            self.lexical.rebuild(((i, indexed_terms(t, x)) for i, t, x in self.store.chunk_documents()), committed)
+            self.lexical.rebuild(analysed(self.store.chunk_documents()), committed)
             return
-        pending = self.store.lexical_log_after(held)
-        if not pending:
+        final = dict(self.store.lexical_log_after(held))  # a chunk's last operation is the one that counts
+        if not final:
             return
-        final: dict[int, str] = {}
-        for chunk_id, op in pending:
-            final[chunk_id] = op
-        added = [(i, indexed_terms(title, text)) for i, title, text in
-                 self.store.chunk_documents_for([i for i, op in final.items() if op == "add"])]
+        added = list(analysed(self.store.chunk_documents_for([i for i, op in final.items() if op == "add"])))
         self.lexical.apply(added, [i for i, op in final.items() if op == "delete"], committed)
 
     def _delete_retired(self, before: float) -> None:
@@ -215,15 +200,14 @@ class IndexWriter:
             self.store.add_segment(SegmentRow(name=name, first_id=int(ids.min()), last_id=int(ids.max()),
                                               vectors=len(ids), kind=kind))
             self.store.set_meta("segment_seq", str(number))
-        held = self.lexical.commit_number()
-        if held is not None:
-            self.store.prune_lexical_log(held)  # what the lexical index already holds
+        self.store.prune_lexical_log(self._lexical_held)  # what the lexical index already holds
         manifest = self._record_commit()
         self.store.commit()
         crash_point("store-committed")
         # The commit is made; the lexical index follows (a failure here is caught up by the next writer).
         try:
             self.lexical.apply(list(self._words_added.items()), self._words_deleted, manifest.generation)
+            self._lexical_held = manifest.generation
         except (OSError, ValueError, RuntimeError) as exc:
             log.error("commit %s is saved, but the lexical index could not take it (%s); the next writer "
                       "or `kabar check --repair` applies it", manifest.generation, exc)
@@ -288,3 +272,20 @@ def _write_rows(matrix: VectorMatrix, ids: list[int], vectors: npt.NDArray[np.fl
         return
     matrix.write(ids[0], vectors)
 
+
+def remove_leftovers(directory: IndexDirectory, store: DocumentStore, dim: int) -> list[str]:
+    """Under the writer lock, what a dead writer left: vector rows past the last commit, segment files no
+    commit names (sealed, then the power went). None of it was acknowledged."""
+    removed = []
+    last = store.last_ids()
+    for name in ("chunks", "sentences"):
+        matrix = VectorMatrix(directory.vector_file(name), dim)
+        if matrix.truncate(last[name]):
+            removed.append(f"cut uncommitted rows from {matrix.path.name}")
+    known = {row.name for row in store.segments()} | set(store.retired_before(float("inf")))
+    if directory.segments.is_dir():
+        for item in directory.segments.iterdir():
+            if item.name not in known:
+                item.unlink()
+                removed.append(f"removed {item.name} (no commit names it)")
+    return removed

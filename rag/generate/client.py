@@ -12,6 +12,7 @@ What a demanding operator expects of it:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import threading
@@ -145,18 +146,14 @@ class ChatClient:
         self._observed("ok", started, tokens_in, tokens_out)
         return Completion("".join(pieces), tokens_in, tokens_out, time.perf_counter() - started)
 
-    def _slot(self):
-        client = self
-
-        class Slot:
-            def __enter__(self):
-                if not client._slots.acquire(timeout=client.timeout_seconds):
-                    raise LLMError("busy", f"{client.max_concurrency} questions are already waiting for the model")
-
-            def __exit__(self, *exc_info):
-                client._slots.release()
-
-        return Slot()
+    @contextlib.contextmanager
+    def _slot(self) -> Iterator[None]:
+        if not self._slots.acquire(timeout=self.timeout_seconds):
+            raise LLMError("busy", f"{self.max_concurrency} questions are already waiting for the model")
+        try:
+            yield
+        finally:
+            self._slots.release()
 
     def _post(self, messages: list[dict], stream: bool) -> httpx.Response:
         """POST with bounded retries; returns a 200 response (open, when streaming)."""

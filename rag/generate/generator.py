@@ -70,7 +70,7 @@ class Generator:
         if not text:
             raise LLMError("garbage", "the model answered with no text")
         articles: dict[str, Article] = snapshot.store.get_articles([p.citation.article_id for p in passages])
-        cited = self._cited_passages(passages, snapshot)
+        cited = self._cited_passages(passages, snapshot, articles)
         claims = self.checker.check(split_claims(text), cited)
         shown = []
         for claim in claims:
@@ -88,10 +88,9 @@ class Generator:
                          tokens_in=completion.tokens_in, tokens_out=completion.tokens_out)
 
     @staticmethod
-    def _cited_passages(passages: list[Passage], snapshot) -> dict[int, CitedPassage]:
+    def _cited_passages(passages: list[Passage], snapshot, articles: dict[str, Article]) -> dict[int, CitedPassage]:
         """Each numbered passage's sentences (those inside its chunk), with their stored vectors."""
         by_article = snapshot.store.sentences_of([p.citation.article_id for p in passages])
-        articles = snapshot.store.get_articles([p.citation.article_id for p in passages])
         cited: dict[int, CitedPassage] = {}
         wanted = []
         for number, passage in enumerate(passages, start=1):
