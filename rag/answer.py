@@ -23,7 +23,8 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel
 
-from rag.retrieve import Candidate
+from rag.chooser import SentenceChooser, SentenceSignals
+from rag.retrieve import Candidate, ScoredSentence
 
 CALIBRATION_FILE = "calibration.json"
 # How much a sentence's share of the question's rare words adds to its cosine when
@@ -109,6 +110,9 @@ class AnswerChoice(BaseModel):
     span_end: int | None = None
     # Per passage read, in rank order: the best sentence value the reader gave it (for re-ranking).
     passage_values: list[float] = []
+    # Every sentence that was weighed, as the chooser saw it (what `python -m eval.train_chooser` learns from).
+    considered: list[SentenceSignals] = []
+    reader_logits: list[float | None] = []  # parallel to `considered`, when the reader read them
 
 
 def background_z(score: float, query: npt.NDArray[np.float32], background: npt.NDArray[np.float32]) -> float:
@@ -117,6 +121,26 @@ def background_z(score: float, query: npt.NDArray[np.float32], background: npt.N
     sims = background @ query.reshape(-1)
     std = float(sims.std()) or 1e-6
     return (score - float(sims.mean())) / std
+
+
+def sentence_signals(
+    candidates: list[Candidate],
+    overlap: Callable[[str], float],
+    text_of: Callable[[str, int, int], str],
+    top_passages: int = 3,
+) -> list[tuple[SentenceSignals, ScoredSentence]]:
+    """Every sentence of the top passages, with what retrieval knows of it and of its passage."""
+    found = []
+    for rank, candidate in enumerate(candidates[:top_passages], start=1):
+        chunk = candidate.chunk
+        passage_overlap = overlap(text_of(chunk.article_id, chunk.start, chunk.end))
+        for sentence in candidate.sentences:
+            row = sentence.row
+            text = text_of(row.article_id, row.start, row.end)
+            found.append((SentenceSignals(text=text, cosine=sentence.score, bonus=sentence.bonus,
+                                          overlap=overlap(text), passage_rank=rank, passage_score=candidate.score,
+                                          passage_overlap=passage_overlap, lead=row.start == 0), sentence))
+    return found
 
 
 def choose_answer(
@@ -128,30 +152,35 @@ def choose_answer(
     text_of: Callable[[str, int, int], str],
     top_passages: int = 3,
     unseen: float = 0.0,
+    chooser: SentenceChooser | None = None,
+    question: str = "",
 ) -> AnswerChoice | None:
     """The best sentence among the top passages, with the features behind its confidence.
 
     `overlap(text)` is the question's rare-word overlap with a text; `text_of(article, start, end)`
     reads the archive; `unseen` is the share of the question's words neither in the archive nor Indonesian.
+    With a `chooser`, its learned weighing picks the sentence; without, the hand-set rule (cosine, time
+    bonus, a tenth of the passage score, rare-word overlap) that it replaced.
     """
-    best = None
-    for candidate in candidates[:top_passages]:
-        chunk = candidate.chunk
-        passage_overlap = overlap(text_of(chunk.article_id, chunk.start, chunk.end))
-        for sentence in candidate.sentences:
-            row = sentence.row
-            sentence_overlap = overlap(text_of(row.article_id, row.start, row.end))
-            value = (sentence.score + sentence.bonus + PASSAGE_WEIGHT * candidate.score
-                     + LEXICAL_WEIGHT * sentence_overlap)
-            if best is None or value > best[0]:
-                best = (value, sentence, max(passage_overlap, sentence_overlap))
-    if best is None:
+    found = sentence_signals(candidates, overlap, text_of, top_passages)
+    if not found:
         return None
-    _, sentence, lexical = best
-    features = AnswerFeatures(cosine=sentence.score, z=background_z(sentence.score, query, background),
-                              lexical=lexical, unseen=unseen)
+    rule = [hand_rule(signals) for signals, _ in found]
+    values = chooser.scores(question, [signals for signals, _ in found], unseen).tolist() if chooser else rule
+    # Whether the archive answers at all is judged on the rule's sentence, the one the confidence curve was
+    # fitted on: the chooser often prefers a less similar sentence that holds the asked-for name or number,
+    # and judging by that sentence's lower cosine refused English questions the archive does answer.
+    judged = found[max(range(len(found)), key=rule.__getitem__)]
+    _, sentence = found[max(range(len(found)), key=values.__getitem__)]
+    features = AnswerFeatures(cosine=judged[1].score, z=background_z(judged[1].score, query, background),
+                              lexical=max(judged[0].passage_overlap, judged[0].overlap), unseen=unseen)
     return AnswerChoice(article_id=sentence.row.article_id, start=sentence.row.start, end=sentence.row.end,
-                        features=features, confidence=calibration.confidence(features))
+                        features=features, confidence=calibration.confidence(features),
+                        considered=[signals for signals, _ in found])
+
+
+def hand_rule(signals: SentenceSignals) -> float:
+    return signals.cosine + signals.bonus + PASSAGE_WEIGHT * signals.passage_score + LEXICAL_WEIGHT * signals.overlap
 
 
 # A question-sentence cosine is multiplied by this before it is added to the reader's logit:
@@ -173,9 +202,12 @@ def choose_answer_with_reader(
     top_passages: int = 3,
     unseen: float = 0.0,
     similarity_calibration: Calibration | None = None,
+    chooser: SentenceChooser | None = None,
+    chooser_weight: float = 1.0,
 ) -> AnswerChoice | None:
-    """The sentence the reader rates highest (its logit, weighed by how Indonesian the question is, plus a
-    share of the cross-lingual cosine).
+    """The sentence the reader rates highest (its logit, weighed by how Indonesian the question is), plus
+    what is known without reading: the chooser's score × `chooser_weight`, or without a chooser the hand-set
+    rule's value × 20 × `cosine_weight`.
 
     The reader reads each top passage once, headline and all; a sentence cut by the chunk edge is
     read as far as the chunk goes. Its short answer comes from the span head, inside that sentence.
@@ -183,6 +215,8 @@ def choose_answer_with_reader(
     from rag.reader.read import Passage as ReadPassage
 
     top = candidates[:top_passages]
+
+    found = sentence_signals(top, overlap, lambda a, start, end: _with_title(articles[a], start, end), top_passages)
     passages, rows = [], []
     for candidate in top:
         chunk = candidate.chunk
@@ -193,26 +227,30 @@ def choose_answer_with_reader(
         passages.append(ReadPassage(title=article.title, text=text, sentences=spans))
         rows.append(kept)
     readings = reader.read(question, passages)
+    read: dict[int, tuple[float, tuple[int, int] | None, float]] = {}  # id(sentence) -> logit, span, passage logit
+    for reading, kept in zip(readings, rows):
+        for sentence, logit, span in zip(kept, reading.sentence_logits, reading.spans):
+            if logit is not None:
+                read[id(sentence)] = (logit, span, reading.passage_logit)
+    if chooser is not None and found:
+        known = (chooser_weight * chooser.scores(question, [signals for signals, _ in found], unseen)).tolist()
+    else:
+        known = [cosine_weight * COSINE_SCALE * hand_rule(signals) for signals, _ in found]
     # The reader learned from Indonesian questions: it has a say as far as the question's words are
     # Indonesian or the archive's own (1 − unseen), and none for a question mostly in another language;
-    # the cross-lingual similarity decides the rest.
+    # what is known without reading decides the rest.
     trust = 1.0 - unseen if 1.0 - unseen >= MIN_READER_TRUST else 0.0
     best = None
-    passage_values = []
-    for candidate, reading, kept in zip(top, readings, rows):
-        passage_best = -math.inf
-        for sentence, logit, span in zip(kept, reading.sentence_logits, reading.spans):
-            if logit is None:
-                continue
-            # The similarity value is the one the answer is chosen by without a reader.
-            similarity = (sentence.score + sentence.bonus + PASSAGE_WEIGHT * candidate.score
-                          + LEXICAL_WEIGHT * overlap(articles[sentence.row.article_id].text[
-                              sentence.row.start:sentence.row.end]))
-            value = trust * logit + cosine_weight * COSINE_SCALE * similarity
-            passage_best = max(passage_best, value)
-            if best is None or value > best[0]:
-                best = (value, candidate, sentence, logit, reading.passage_logit, span)
-        passage_values.append(passage_best)
+    passage_values: dict[int, float] = {}
+    for number, ((signals, sentence), value_known) in enumerate(zip(found, known)):
+        if id(sentence) not in read:
+            continue
+        logit, span, passage_logit = read[id(sentence)]
+        value = trust * logit + value_known
+        rank = signals.passage_rank
+        passage_values[rank] = max(passage_values.get(rank, -math.inf), value)
+        if best is None or value > best[0]:
+            best = (value, top[rank - 1], sentence, logit, passage_logit, span)
     if best is None:
         return None
     _, candidate, sentence, logit, passage_logit, span = best
@@ -238,7 +276,10 @@ def choose_answer_with_reader(
         confidence += (1.0 - trust) * (similarity_calibration or calibration).confidence(features)
     return AnswerChoice(article_id=row.article_id, start=row.start, end=row.end, features=features,
                         confidence=confidence, span_start=span_start, span_end=span_end,
-                        passage_values=passage_values)
+                        passage_values=[passage_values.get(rank, -math.inf) for rank in range(1, len(top) + 1)],
+                        considered=[signals for signals, _ in found],
+                        reader_logits=[read[id(sentence)][0] if id(sentence) in read else None
+                                       for _, sentence in found])
 
 
 def _with_title(article, start: int, end: int) -> str:

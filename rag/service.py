@@ -22,6 +22,7 @@ from index.directory import IndexCorruptError, IndexDirectory, IndexOutdatedErro
 from index.manifest import EmbedderMismatchError, EmbedderRecord
 from index.snapshot import CommitWatcher, Snapshot, SnapshotError, recorded_embedder
 from rag.answer import (
+    AnswerChoice,
     UNCALIBRATED,
     Calibration,
     choose_answer,
@@ -29,6 +30,7 @@ from rag.answer import (
     load_calibrations,
     reference_vectors,
 )
+from rag.chooser import load_chooser
 from rag.conversation import Turn, search_text
 from rag.embed.base import Embedder
 from rag.embed.factory import load_embedder
@@ -89,6 +91,7 @@ class Kabar:
         self._reranker = None
         # Loaded at start, not on first question: a broken reader file fails loudly and at once.
         self.reader = load_reader(settings)
+        self.chooser = load_chooser(self.embedder.spec.key, settings.chooser)
         self.reference_vectors = reference_vectors(self.embedder)
         self.generator = self._generator() if settings.llm_url else None
 
@@ -326,14 +329,7 @@ class Kabar:
         yield SearchResult(question=question, passages=passages, timings_ms=dict(timings), searched_for=searched_for)
 
         tick = time.perf_counter()
-        answer_candidates, answer_query = candidates, query
-        if searched_for is not None:
-            # What was searched is not what was asked (the topic came from the conversation, or years
-            # were added): the sentence is scored against both, so "how many cities does it connect?"
-            # finds the number and "the next summit" still weighs the question's own words.
-            mixed = query + self.embedder.encode_queries([question])[0]
-            answer_query = mixed / max(float(np.linalg.norm(mixed)), 1e-9)
-            answer_candidates = [Candidate(chunk=c.chunk, score=c.score, signals=c.signals) for c in candidates]
+        answer_candidates, answer_query = self._answer_candidates(question, searched_for, query, candidates)
         said = {turn.answer.strip() for turn in history or [] if turn.answer}
         choice = self.answer_choice(snapshot, answered, answer_query, answer_candidates, articles, avoid=said,
                                     mode=mode, asked=question)
@@ -365,6 +361,30 @@ class Kabar:
                         timings_ms=timings, searched_for=searched_for,
                         confidence=round(choice.confidence, 4) if choice is not None else None)
 
+    def _answer_candidates(self, question: str, searched_for: str | None, query, candidates: list[Candidate]):
+        if searched_for is None:
+            return candidates, query
+        # What was searched is not what was asked (the topic came from the conversation, or years
+        # were added): the sentence is scored against both, so "how many cities does it connect?"
+        # finds the number and "the next summit" still weighs the question's own words.
+        mixed = query + self.embedder.encode_queries([question])[0]
+        answer_query = mixed / max(float(np.linalg.norm(mixed)), 1e-9)
+        return [Candidate(chunk=c.chunk, score=c.score, signals=c.signals) for c in candidates], answer_query
+
+    def considered(self, question: str, k: int = 10, mode: str = "default") -> AnswerChoice | None:
+        """The answer `ask` would choose for a first question, with every sentence it weighed.
+
+        What `python -m eval.train_chooser` learns from: the same retrieval, the same candidates.
+        """
+        question = self.validate(question, k, mode)
+        snapshot = self.snapshot
+        as_of = self.archive_date(snapshot)
+        searched = self._with_resolved_years(question, mode, as_of)
+        candidates, query = self._retrieve(snapshot, searched, k, mode, None, {}, as_of)
+        searched_for = searched if searched != question else None
+        answer_candidates, answer_query = self._answer_candidates(question, searched_for, query, candidates)
+        return self.answer_choice(snapshot, searched, answer_query, answer_candidates, mode=mode, asked=question)
+
     def answer_choice(self, snapshot: Snapshot, question: str, query, candidates: list[Candidate],
                       articles: dict[str, Article] | None = None, avoid: set[str] | None = None,
                       mode: str = "default", asked: str | None = None):
@@ -391,13 +411,15 @@ class Kabar:
                     if articles[s.row.article_id].text[s.row.start:s.row.end].strip() not in avoid
                 ]
 
+        chooser = self.chooser if "chooser" in Pipeline.parse(mode).stages else None
         if reads:
             return choose_answer_with_reader(
                 top, query, self.reference_vectors, self.calibration_for(mode),
                 overlap=lambda text: terms.overlap(question_tokens, text), articles=articles, reader=self.reader,
                 question=asked or question, cosine_weight=self.settings.reader_cosine_weight,
                 top_passages=len(top), unseen=terms.unseen(question_tokens),
-                similarity_calibration=self.calibration)
+                similarity_calibration=self.calibration, chooser=chooser,
+                chooser_weight=self.settings.reader_chooser_weight)
 
         def text_of(article_id: str, start: int, end: int) -> str:
             article = articles[article_id]
@@ -407,7 +429,8 @@ class Kabar:
 
         return choose_answer(top, query, self.reference_vectors, self.calibration,
                              overlap=lambda text: terms.overlap(question_tokens, text), text_of=text_of,
-                             top_passages=ANSWER_PASSAGES, unseen=terms.unseen(question_tokens))
+                             top_passages=ANSWER_PASSAGES, unseen=terms.unseen(question_tokens),
+                             chooser=chooser, question=asked or question)
 
     @staticmethod
     def _term_statistics(snapshot: Snapshot) -> TermStatistics:

@@ -84,11 +84,19 @@ class Settings(BaseSettings):
         description="The trained reader that picks the answer sentence and its short answer: 'bundled' (the one "
         "shipped in rag/data/reader), a directory made by `python -m eval.train_reader`, or 'off' (the default: "
         "it helps on its own kind of questions, tydiqa/facqa, and costs on news it was not trained for; see README).")
+    chooser: Path | None = Field(
+        default=None,
+        description="Weights of the answer-sentence chooser (a file made by `python -m eval.train_chooser`); "
+        "unset: the ones shipped in rag/data/chooser.json for the embedder in use, or the hand-set rule for an "
+        "embedder they were not fitted for. `default-no-chooser` measures the rule.")
     reader_cosine_weight: float = Field(
         default=2.0, ge=0.0, le=100.0,
         description="How much the similarity value (cosine + passage score + rare-word overlap, ×20) adds to the "
         "reader's logit when choosing the sentence. 2 was best on the reader's dev questions (answer-exact: "
         "reader alone facqa .51 / tydiqa .37, similarity alone .74 / .55, 2: .76 / .59).")
+    reader_chooser_weight: float = Field(
+        default=1.0, ge=0.0, le=100.0,
+        description="With the reader and the chooser both on: how much the chooser's score adds to the reader's logit.")
     reader_passages: int = Field(default=3, ge=1, le=10, description="Top passages the reader reads.")
     reader_confidence: bool = Field(
         default=False, description="Take the answer's confidence from the curve fitted on the reader's logits. Off: "
