@@ -416,6 +416,20 @@ class DocumentStore:
                 found.setdefault(row["article_id"], []).append(SentenceRow(**dict(row)))
         return found
 
+    def sentences_within(self, chunks: list[ChunkRow]) -> dict[int, list[SentenceRow]]:
+        """The sentences each chunk touches, in reading order, by chunk id.
+
+        A question's candidates touch a few sentences each; loading all sentences of their articles
+        (hundreds, for long news articles) cost more than everything else the answer does.
+        """
+        found: dict[int, list[SentenceRow]] = {}
+        for chunk in chunks:
+            rows = self._db.execute(
+                'SELECT id, article_id, start, "end" FROM sentences WHERE article_id = ? AND start < ? AND "end" > ? '
+                "ORDER BY start", (chunk.article_id, chunk.end, chunk.start))
+            found[chunk.id] = [SentenceRow(*row) for row in rows]
+        return found
+
     def chunk_ids_matching(
         self, published_from: dt.date | None, published_to: dt.date | None, sources: list[str] | None
     ) -> list[int]:

@@ -7,8 +7,8 @@ say (`rag.answer_types`); how much of the question's rare vocabulary it and its 
 well its passage ranked. A linear model over those signals, fitted as a softmax over each
 question's candidate sentences (a conditional logit: only differences between a question's own
 sentences matter) on the public training questions of tydiqa_id and facqa by
-`python -m eval.train_chooser`, weighs them. It costs microseconds per sentence, so every
-sentence of the top passages is scored, with or without the reader (whose logit is one more signal).
+`python -m eval.train_chooser`, weighs them. It costs a few milliseconds a question, so every
+sentence of the top passages is scored; with the reader on, the reader's logit is added to the score.
 """
 
 from __future__ import annotations

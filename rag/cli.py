@@ -75,12 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="comma-separated archive sizes (varied articles from the shared corpora)")
     bench.add_argument("--datasets", type=Path, default=Path("../shared/datasets"),
                        help="where the shared corpora are (sentences for the generated articles)")
-    bench.add_argument("--recall", type=Path, help="an index of real e5 vectors: ANN recall@10 against exact search")
+    bench.add_argument("--recall", help="indexes of real e5 vectors, comma-separated (e.g. kabar eval's): ANN recall@10 "
+                       "against exact search, asked the data sets' questions")
     bench.add_argument("--embed-articles", type=int, default=20, help="articles for the embedder part (0: skip)")
     bench.add_argument("--embedder", default="e5", choices=["e5", "sentence-transformers", "hashing"])
     bench.add_argument("--model")
     bench.add_argument("--queries", type=int, default=200)
     bench.add_argument("--out", type=Path, help="write the JSON report here")
+    bench.add_argument("--keep", type=Path, help="build the archives in this folder and keep them (default: a "
+                       "temporary folder, removed after)")
 
     keys = commands.add_parser("keys", help="manage API keys (stored hashed)")
     keys_commands = keys.add_subparsers(dest="keys_command", required=True)
@@ -264,7 +267,9 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
     counts = [int(n) for n in args.chunks.split(",") if n.strip() and int(n) > 0]
     articles = [int(n) for n in args.articles.split(",") if n.strip() and int(n) > 0]
     report = run_bench(counts, args.embed_articles, args.embedder, args.model, args.queries, args.out,
-                       articles=articles, datasets=args.datasets, recall=args.recall)
+                       articles=articles, datasets=args.datasets,
+                       recall=[Path(p) for p in args.recall.split(",") if p.strip()] if args.recall else None,
+                       keep=args.keep)
     print_report(report)
     return 0
 

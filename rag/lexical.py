@@ -63,6 +63,7 @@ class TermStatistics:
     def __init__(self, texts: Iterable[str]) -> None:
         self.df: Counter[str] = Counter()
         self.n = 0
+        self._weights_cache: dict[tuple[str, ...], list[tuple[str, float]]] = {}
         for text in texts:
             self.n += 1
             self.df.update(set(tokens(text)))
@@ -82,15 +83,32 @@ class TermStatistics:
         """Share of the question's (idf-weighted) words that `text` contains, in [0, 1]."""
         if not question_tokens:
             return 0.0
-        present = set(tokens(text))
-        prefixes = {t[:5] for t in present if len(t) >= 5}
+        # Asked for every candidate passage and sentence of a question: the text's distinct words are
+        # enough (a question word is never a stopword or too short, so `tokens`' filter changes nothing
+        # for whole words), and the question's weights are looked up once per question.
+        words = set(_WORD.findall(_APOSTROPHES.sub("", text.lower())))
+        prefixes = None
         total = matched = 0.0
-        for token in dict.fromkeys(question_tokens):
-            weight = self.idf(token)
+        for token, weight in self._weights(question_tokens):
             total += weight
-            if token in present or (len(token) >= 5 and token[:5] in prefixes):
+            if token in words:
                 matched += weight
+            elif len(token) >= 5:
+                if prefixes is None:
+                    prefixes = {w[:5] for w in words if len(w) >= 5 and w not in STOPWORDS}
+                if token[:5] in prefixes:
+                    matched += weight
         return matched / total if total else 0.0
+
+    def _weights(self, question_tokens: list[str]) -> list[tuple[str, float]]:
+        key = tuple(question_tokens)
+        weights = self._weights_cache.get(key)
+        if weights is None:
+            weights = [(token, self.idf(token)) for token in dict.fromkeys(question_tokens)]
+            if len(self._weights_cache) >= 1024:
+                self._weights_cache.clear()
+            self._weights_cache[key] = weights
+        return weights
 
     def unseen(self, question_tokens: list[str]) -> float:
         """Share of the question's (idf-weighted) words that are neither in the archive nor Indonesian, in [0, 1].

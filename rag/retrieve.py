@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 from dataclasses import dataclass, field
 
@@ -36,6 +37,7 @@ STAGES = ("time", "dedup", "mmr", "chooser", "reader")
 TIME_BONUS = 0.02  # about the gap between the best and the fifth passage of a typical question
 MMR_POOL = 3  # MMR reorders the best k × this many candidates
 COPY_SIMILARITY = 0.98  # a passage this close to one already chosen is a copy: it goes last
+_SEARCHES = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kabar-vector-search")
 
 
 @dataclass(frozen=True)
@@ -147,8 +149,15 @@ def retrieve(
         )
     base = pipeline.base
     depth = k if base in ("dense", "bm25") else max(k, pool)
-    dense = snapshot.chunk_vectors.search(query, depth, allowed) if base != "bm25" else []
-    lexical = snapshot.lexical.search(question, depth, allowed) if base != "dense" else []
+    if base in ("hybrid", "default"):
+        # The two searches are independent and FAISS lets go of the GIL: on a large archive the vector
+        # search (tens of ms) runs on a second core while BM25 runs here.
+        pending = _SEARCHES.submit(snapshot.chunk_vectors.search, query, depth, allowed)
+        lexical = snapshot.lexical.search(question, depth, allowed)
+        dense = pending.result()
+    else:
+        dense = snapshot.chunk_vectors.search(query, depth, allowed) if base == "dense" else []
+        lexical = snapshot.lexical.search(question, depth, allowed) if base == "bm25" else []
 
     if base == "dense":
         ranked = [(i, {"dense": s}, s) for i, s in dense]
@@ -311,11 +320,8 @@ def score_sentences(snapshot: Snapshot, query: npt.NDArray[np.float32], candidat
     pending = [c for c in candidates if not c.sentences]
     if not pending:
         return
-    by_article = snapshot.store.sentences_of([c.chunk.article_id for c in pending])
-    members = [
-        [r for r in by_article.get(c.chunk.article_id, []) if r.start < c.chunk.end and r.end > c.chunk.start]
-        for c in pending
-    ]
+    within = snapshot.store.sentences_within([c.chunk for c in pending])
+    members = [within.get(c.chunk.id, []) for c in pending]
     unique = list(dict.fromkeys(r.id for rows in members for r in rows))
     if not unique:
         return

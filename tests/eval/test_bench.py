@@ -29,3 +29,29 @@ def test_the_archive_bench_measures_commits_first_and_later_questions_and_memory
         assert row["modes"][mode]["later_p50_ms"] > 0 and row["modes"][mode]["first_after_commit_ms"] > 0
     print_report(report)
     assert "one-article commit" in capsys.readouterr().out
+
+
+def test_the_recall_bench_asks_real_questions_of_an_ivf_segment_built_as_a_merge_builds_it(tmp_path):
+    from eval.bench import bench_recall, generated_articles, sample_sentences
+    from rag.chunk import Chunker
+    from rag.embed.factory import load_embedder
+    from rag.ingest.pipeline import Ingestor
+
+    index = tmp_path / "index"
+    Ingestor(load_embedder("hashing"), Chunker()).ingest_articles(
+        generated_articles(40, sample_sentences()), index, progress=False)
+    result = bench_recall([index], ["Di mana KTT berikutnya?", "Berapa kota dihubungkan truk?", "Who spoke?"])
+    assert result["kind"] == "ivf-sq8" and result["queries"] == 3 and result["vectors"] >= 100
+    assert 0.0 < result["recall_at_10"] <= 1.0 and 1 <= result["nprobe"] <= result["nlist"]
+
+
+def test_a_kept_archive_stays_for_inspection_and_is_never_built_over(tmp_path):
+    import pytest
+
+    keep = tmp_path / "kept"
+    run_bench([], embed_articles=0, backend="hashing", model=None, queries=3, out=None, articles=[20],
+              datasets=tmp_path / "no-datasets", keep=keep)
+    assert (keep / "archive-20" / "docs.sqlite").exists()
+    with pytest.raises(ValueError, match="exists"):
+        run_bench([], embed_articles=0, backend="hashing", model=None, queries=3, out=None, articles=[20],
+                  datasets=tmp_path / "no-datasets", keep=keep)
