@@ -138,3 +138,11 @@ def test_the_training_command_runs_end_to_end_on_a_tiny_subset_and_its_weights_l
     assert key.startswith("hashing:") and len(weights["weights"]) == len(FEATURES)
     assert {"tydiqa_id/train", "facqa/train"} <= set(weights["metrics"])
     assert load_chooser(key, out) is not None
+
+
+def test_with_the_reader_on_the_chooser_score_and_the_reader_logit_weigh_the_same_sentences(e5_service: Kabar):
+    choice = e5_service.considered("Berapa kota yang dihubungkan layanan truk Tianfu?", mode="default")
+    assert choice is not None and e5_service.reader is not None
+    assert len(choice.reader_logits) == len(choice.considered) > 0
+    assert any(logit is not None for logit in choice.reader_logits)
+    assert choice.features.reader != 0.0  # the chosen sentence was read
