@@ -3,11 +3,12 @@
 Three parts:
 1. embedding: the real embedder's raw passages/s on news-like texts, against the full
    ingest pipeline's passages/s on the same texts (cleaning, chunking, sentences, SQLite,
-   FAISS, FTS5, commit), plus single-question latency;
+   FAISS segment, tantivy, commit), plus single-question latency;
 2. archive (`--articles 10000,100000,...`): an archive of N varied generated articles
    (12 real sentences each, drawn from the shared corpora, so few near-duplicates), indexed
    with the hashing embedder (no model time). Then, in a fresh process that serves it: later
-   questions' latency per mode, one new article's ingest + commit, the first question after
+   questions' latency per mode, one new article's ingest + commit (and the server opening it,
+   as the documents API does before it reports the job done), the first question after
    that commit per mode, resident memory; and the index's size on disk;
 3. recall (`--recall INDEX[,INDEX...]`): ANN recall@10 of the index type a merge builds above
    the threshold, against exact search, on the real e5 vectors of existing indexes, asked real questions.
@@ -168,6 +169,8 @@ def _serve_and_measure(index_dir: str, queries: list[str], new_articles: list[di
         for question in queries[1:1 + COMMITS_PER_MODE]:
             started = time.perf_counter()
             ingestor.ingest_articles(iter([next(fresh)]), Path(index_dir), progress=False)
+            # As the documents API does before it reports the job done: the server opens the new commit.
+            service.ready
             commits.append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
             service.ask(question, k=10, mode=mode)
