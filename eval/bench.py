@@ -6,8 +6,8 @@ Three parts:
    FAISS segment, tantivy, commit), plus single-question latency;
 2. archive (`--articles 10000,100000,...`): an archive of N varied generated articles
    (12 real sentences each, drawn from the shared corpora, so few near-duplicates), indexed
-   with the hashing embedder (no model time). Then, in a fresh process that serves it: later
-   questions' latency per mode, one new article's ingest + commit (and the server opening it,
+   with the hashing embedder (no model time). Then, in a fresh process that serves it: questions'
+   latency per mode (p50 of a first pass over the question set, then of the steady state), one new article's ingest + commit (and the server opening it,
    as the documents API does before it reports the job done), the first question after
    that commit per mode, resident memory; and the index's size on disk;
 3. recall (`--recall INDEX[,INDEX...]`): ANN recall@10 of the index type a merge builds above
@@ -153,14 +153,19 @@ def _serve_and_measure(index_dir: str, queries: list[str], new_articles: list[di
     service = Kabar(settings)
     result: dict = {"modes": {}}
     for mode in ARCHIVE_MODES:
-        service.ask(queries[0], k=10, mode=mode)  # warm-up
-        latencies = []
-        for question in queries:
-            started = time.perf_counter()
-            service.ask(question, k=10, mode=mode)
-            latencies.append((time.perf_counter() - started) * 1000)
-        result["modes"][mode] = {"later_p50_ms": round(statistics.median(latencies), 2),
-                                 "later_p95_ms": round(percentile(latencies, 0.95), 2)}
+        # Two passes: the first pays for what a running server has long had (the files' pages in memory,
+        # FAISS segments loaded); the second is the steady state a server serves from.
+        passes = []
+        for _ in range(2):
+            latencies = []
+            for question in queries:
+                started = time.perf_counter()
+                service.ask(question, k=10, mode=mode)
+                latencies.append((time.perf_counter() - started) * 1000)
+            passes.append(latencies)
+        result["modes"][mode] = {"first_pass_p50_ms": round(statistics.median(passes[0]), 2),
+                                 "later_p50_ms": round(statistics.median(passes[1]), 2),
+                                 "later_p95_ms": round(percentile(passes[1], 0.95), 2)}
     ingestor = _Ingestor(service.embedder, Chunker())
     commits = []
     fresh = (Article(**{**raw, "id": f"{raw['id']}-{n}"}) for n, raw in enumerate(itertools.cycle(new_articles)))
@@ -319,11 +324,12 @@ def print_report(report: dict) -> None:
     if report.get("archive"):
         print()
         print("| articles | chunks / sentences | build s | disk MB | one-article commit ms (max) | "
-              + " | ".join(f"{m}: later p50 / first after commit ms" for m in ARCHIVE_MODES)
+              + " | ".join(f"{m}: first pass / later p50 / first after commit ms" for m in ARCHIVE_MODES)
               + " | server RSS MB | segments |")
         print("| --- | --- | --- | --- | --- | " + " | ".join("---" for _ in ARCHIVE_MODES) + " | --- | --- |")
         for row in report["archive"]:
-            cells = " | ".join(f"{row['modes'][m]['later_p50_ms']} / {row['modes'][m]['first_after_commit_ms']}"
+            cells = " | ".join(f"{row['modes'][m].get('first_pass_p50_ms', '–')} / {row['modes'][m]['later_p50_ms']} / "
+                               f"{row['modes'][m]['first_after_commit_ms']}"
                                for m in ARCHIVE_MODES)
             print(f"| {row['articles']} | {row['chunks']} / {row['sentences']} | {row['build_seconds']} | "
                   f"{row['disk_mb']} | {row['one_article_commit_ms']} ({row['one_article_commit_max_ms']}) | {cells} | "
