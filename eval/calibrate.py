@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         rng.shuffle(questions)
         if limit:
             questions = questions[:limit]
-        service = Kabar(Settings(index_dir=Path(index_dir)))
+        # With a reader (KABAR_READER), its curve is fitted on the features of the sentence it chooses.
+        service = Kabar(Settings(index_dir=Path(index_dir), reader_confidence=True))
         key = service.calibration_key("default")
         got = collect(service, questions, label_mode)
         # A set's own questions.jsonl is named by its folder; the reader's dev files by their own name.

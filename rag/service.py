@@ -419,7 +419,8 @@ class Kabar:
                 question=asked or question, cosine_weight=self.settings.reader_cosine_weight,
                 top_passages=len(top), unseen=terms.unseen(question_tokens),
                 similarity_calibration=self.calibration, chooser=chooser,
-                chooser_weight=self.settings.reader_chooser_weight)
+                chooser_weight=self.settings.reader_chooser_weight,
+                reader_confidence=self.settings.reader_confidence)
 
         def text_of(article_id: str, start: int, end: int) -> str:
             article = articles[article_id]

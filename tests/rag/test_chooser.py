@@ -146,3 +146,12 @@ def test_with_the_reader_on_the_chooser_score_and_the_reader_logit_weigh_the_sam
     assert len(choice.reader_logits) == len(choice.considered) > 0
     assert any(logit is not None for logit in choice.reader_logits)
     assert choice.features.reader != 0.0  # the chosen sentence was read
+
+
+def test_with_the_reader_on_whether_to_answer_is_still_judged_as_without_it(e5_service: Kabar):
+    """The similarity curve decides (KABAR_READER_CONFIDENCE off): the reader changes the sentence, not the refusals."""
+    for question in ("Berapa kota yang dihubungkan layanan truk Tianfu?", "Who won the 1998 World Cup?"):
+        read = e5_service.ask(question, mode="default")
+        unread = e5_service.ask(question, mode="default-no-reader")
+        assert read.confidence == unread.confidence
+        assert (read.answer is None) == (unread.answer is None)
