@@ -404,31 +404,17 @@ class DocumentStore:
     def chunks(self, chunk_ids: list[int]) -> dict[int, ChunkRow]:
         return self._rows("chunks", chunk_ids, ChunkRow)
 
-    def sentences_of(self, article_ids: list[str]) -> dict[str, list[SentenceRow]]:
-        """All sentences of these articles, in reading order (one query for a whole candidate list)."""
-        found: dict[str, list[SentenceRow]] = {}
-        unique = list(dict.fromkeys(article_ids))
-        for offset in range(0, len(unique), 500):
-            batch = unique[offset:offset + 500]
-            marks = ",".join("?" * len(batch))
-            rows = self._db.execute(f"SELECT * FROM sentences WHERE article_id IN ({marks}) ORDER BY start", batch)
-            for row in rows:
-                found.setdefault(row["article_id"], []).append(SentenceRow(**dict(row)))
-        return found
-
-    def sentences_within(self, chunks: list[ChunkRow]) -> dict[int, list[SentenceRow]]:
-        """The sentences each chunk touches, in reading order, by chunk id.
+    def sentences_within(self, spans: list[tuple[str, int, int]]) -> list[list[SentenceRow]]:
+        """For each (article id, start, end) span (a chunk, a cited passage), the sentences it touches, in
+        reading order.
 
         A question's candidates touch a few sentences each; loading all sentences of their articles
         (hundreds, for long news articles) cost more than everything else the answer does.
         """
-        found: dict[int, list[SentenceRow]] = {}
-        for chunk in chunks:
-            rows = self._db.execute(
-                'SELECT id, article_id, start, "end" FROM sentences WHERE article_id = ? AND start < ? AND "end" > ? '
-                "ORDER BY start", (chunk.article_id, chunk.end, chunk.start))
-            found[chunk.id] = [SentenceRow(*row) for row in rows]
-        return found
+        return [[SentenceRow(*row) for row in self._db.execute(
+                    'SELECT id, article_id, start, "end" FROM sentences WHERE article_id = ? AND start < ? '
+                    'AND "end" > ? ORDER BY start', (article_id, end, start))]
+                for article_id, start, end in spans]
 
     def chunk_ids_matching(
         self, published_from: dt.date | None, published_to: dt.date | None, sources: list[str] | None

@@ -10,6 +10,7 @@ surface (digits, number words, months, capitalised words after a preposition).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -84,8 +85,14 @@ class Offered:
         return {"number": self.number, "date": self.date, "name": self.name, "place": self.place}
 
 
+@functools.lru_cache(maxsize=256)
+def _said(question: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The question's words and content tokens: read once, though every candidate sentence is compared to them."""
+    return frozenset(w.lower() for w in _WORD.findall(question)), frozenset(tokens(question))
+
+
 def offered(sentence: str, question: str) -> Offered:
-    asked_words = {w.lower() for w in _WORD.findall(question)}
+    asked_words, asked_tokens = _said(question)
     new = lambda word: word.lower() not in asked_words  # noqa: E731
     words = [w.lower() for w in _WORD.findall(sentence)]
     numbers = [m.group(0) for m in _DIGITS.finditer(sentence)]
@@ -98,6 +105,5 @@ def offered(sentence: str, question: str) -> Offered:
     name = any(new(m.group(1)) and m.group(1).lower() not in _MONTHS for m in capitalised)
     place = any(new(m.group(1)) for m in _PLACE_AFTER.finditer(sentence))
     content = tokens(sentence)
-    asked_tokens = set(tokens(question))
     novelty = sum(1 for t in content if t not in asked_tokens) / len(content) if content else 0.0
     return Offered(float(number), float(date), float(name), float(place), novelty)

@@ -320,8 +320,7 @@ def score_sentences(snapshot: Snapshot, query: npt.NDArray[np.float32], candidat
     pending = [c for c in candidates if not c.sentences]
     if not pending:
         return
-    within = snapshot.store.sentences_within([c.chunk for c in pending])
-    members = [within.get(c.chunk.id, []) for c in pending]
+    members = snapshot.store.sentences_within([(c.chunk.article_id, c.chunk.start, c.chunk.end) for c in pending])
     unique = list(dict.fromkeys(r.id for rows in members for r in rows))
     if not unique:
         return

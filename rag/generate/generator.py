@@ -90,12 +90,12 @@ class Generator:
     @staticmethod
     def _cited_passages(passages: list[Passage], snapshot, articles: dict[str, Article]) -> dict[int, CitedPassage]:
         """Each numbered passage's sentences (those inside its chunk), with their stored vectors."""
-        by_article = snapshot.store.sentences_of([p.citation.article_id for p in passages])
+        within = snapshot.store.sentences_within([(p.citation.article_id, p.citation.start, p.citation.end)
+                                                  for p in passages])
         cited: dict[int, CitedPassage] = {}
         wanted = []
-        for number, passage in enumerate(passages, start=1):
+        for number, (passage, rows) in enumerate(zip(passages, within), start=1):
             c = passage.citation
-            rows = [r for r in by_article.get(c.article_id, []) if r.start < c.end and c.start < r.end]
             text = articles[c.article_id].text
             cited[number] = CitedPassage(number, [CitedSentence(c.article_id, r.start, r.end, text[r.start:r.end])
                                                   for r in rows])

@@ -9,6 +9,8 @@ import pytest
 from rag.answer_types import asked_kind, offered
 from rag.chooser import FEATURES, ChooserLoadError, SentenceSignals, feature_matrix, load_chooser
 from rag.service import Kabar
+from tests.conftest import ROOT
+from tests.shared_sets import write_subset
 
 E5_KEY = "e5:multilingual-e5-small-q4/original"
 
@@ -112,26 +114,14 @@ def test_a_service_refuses_to_start_on_broken_chooser_weights(e5_seed_settings, 
 def test_the_training_command_runs_end_to_end_on_a_tiny_subset_and_its_weights_load(tmp_path):
     import subprocess
     import sys
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2]
-    shared = root.parent / "shared" / "datasets"
     data = tmp_path / "datasets"
     for name in ("tydiqa_id", "facqa"):
-        source = shared / name
-        if not source.exists():
-            pytest.skip("the shared data sets are not beside the repository")
-        rows = [json.loads(line) for line in (source / "questions.jsonl").read_text().splitlines()[:15]]
-        wanted = {doc for row in rows for doc in row["gold_doc_ids"]}
-        corpus = [line for line in (source / "corpus.jsonl").read_text().splitlines() if line.strip()]
-        kept = [line for line in corpus if json.loads(line)["id"] in wanted] + corpus[:30]
-        (data / name).mkdir(parents=True)
-        (data / name / "corpus.jsonl").write_text("\n".join(dict.fromkeys(kept)) + "\n")
-        (data / name / "questions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        write_subset(data, name, 15, 30)
     out = tmp_path / "chooser.json"
     run = subprocess.run([sys.executable, "-m", "eval.train_chooser", "--datasets", str(data), "--embedder", "hashing",
                           "--work", str(tmp_path / "work"), "--out", str(out)],
-                         cwd=root, capture_output=True, text=True, timeout=300)
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     fitted = json.loads(out.read_text())
     (key, weights), = fitted.items()

@@ -16,6 +16,7 @@ from rag.service import Kabar, load_reader
 from rag.settings import Settings
 from rag.text import sentence_spans
 from tests.conftest import ROOT, SHARED, SUMMIT_ARTICLE
+from tests.shared_sets import write_subset
 
 BUNDLED = ROOT / "rag" / "data" / "reader"
 
@@ -120,20 +121,8 @@ def test_a_question_in_another_language_gets_the_sentence_but_no_short_answer(e5
 
 def test_training_runs_end_to_end_on_a_tiny_subset(tmp_path):
     data = tmp_path / "datasets"
-    for name, questions in (("tydiqa_id", 12), ("facqa", 8)):
-        source = SHARED / "datasets" / name
-        if not source.exists():
-            pytest.skip("the shared data sets are not beside the repository")
-        rows = [json.loads(line) for line in (source / "questions.jsonl").read_text().splitlines()[:questions]]
-        if name == "tydiqa_id":  # one IDK-MRC "no answer" question too
-            rows.append(next(json.loads(line) for line in (source / "questions.jsonl").read_text().splitlines()
-                             if not json.loads(line)["gold_doc_ids"]))
-        wanted = {doc for row in rows for doc in row["gold_doc_ids"]}
-        corpus = [line for line in (source / "corpus.jsonl").read_text().splitlines() if line.strip()]
-        kept = [line for line in corpus if json.loads(line)["id"] in wanted] + corpus[:40]
-        (data / name).mkdir(parents=True)
-        (data / name / "corpus.jsonl").write_text("\n".join(dict.fromkeys(kept)) + "\n")
-        (data / name / "questions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_subset(data, "tydiqa_id", 12, 40, unanswerable=1)  # one IDK-MRC "no answer" question too
+    write_subset(data, "facqa", 8, 40)
     out = tmp_path / "reader"
     run = subprocess.run([sys.executable, "-m", "eval.train_reader", "--datasets", str(data), "--out", str(out),
                           "--work", str(tmp_path / "work"), "--layers", "2", "--batch", "4", "--epochs", "1"],
