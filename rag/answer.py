@@ -17,11 +17,12 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from typing import Any
 from importlib import resources
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from rag.chooser import SentenceChooser, SentenceSignals
 from rag.retrieve import Candidate, ScoredSentence
@@ -100,6 +101,8 @@ class AnswerFeatures(BaseModel):
 
 
 class AnswerChoice(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
     article_id: str
     start: int
     end: int
@@ -113,6 +116,9 @@ class AnswerChoice(BaseModel):
     # Every sentence that was weighed, as the chooser saw it (what `python -m eval.train_chooser` learns from).
     considered: list[SentenceSignals] = []
     reader_logits: list[float | None] = []  # parallel to `considered`, when the reader read them
+    # Also parallel to `considered`: the reader's passage logit and sentence vector (what the answer head reads).
+    reader_passage_logits: list[float | None] = []
+    reader_vectors: list[Any] = []
 
 
 def background_z(score: float, query: npt.NDArray[np.float32], background: npt.NDArray[np.float32]) -> float:
@@ -205,6 +211,7 @@ def choose_answer_with_reader(
     chooser: SentenceChooser | None = None,
     chooser_weight: float = 1.0,
     reader_confidence: bool = False,
+    answer_head=None,
 ) -> AnswerChoice | None:
     """The sentence the reader rates highest (its logit, weighed by how Indonesian the question is), plus
     what is known without reading: the chooser's score × `chooser_weight`, or without a chooser the hand-set
@@ -214,6 +221,8 @@ def choose_answer_with_reader(
     read as far as the chunk goes. Its short answer comes from the span head, inside that sentence.
     `reader_confidence`: the confidence comes from `calibration` (the curve fitted on the reader's logits) on
     the chosen sentence; otherwise from the similarity curve, exactly as without a reader.
+    `answer_head` (with a chooser): what reading adds is the head's score over the reader's sentence vector,
+    logit and passage logit (rag/reader/head.py), not the logit alone.
     """
     from rag.reader.read import Passage as ReadPassage
 
@@ -231,10 +240,13 @@ def choose_answer_with_reader(
         rows.append(kept)
     readings = reader.read(question, passages)
     read: dict[int, tuple[float, tuple[int, int] | None, float]] = {}  # id(sentence) -> logit, span, passage logit
+    vectors: dict[int, np.ndarray] = {}
     for reading, kept in zip(readings, rows):
-        for sentence, logit, span in zip(kept, reading.sentence_logits, reading.spans):
+        for number, (sentence, logit, span) in enumerate(zip(kept, reading.sentence_logits, reading.spans)):
             if logit is not None:
                 read[id(sentence)] = (logit, span, reading.passage_logit)
+                if number < len(reading.vectors) and reading.vectors[number] is not None:
+                    vectors[id(sentence)] = reading.vectors[number]
     if chooser is not None and found:
         known = (chooser_weight * chooser.scores(question, [signals for signals, _ in found], unseen)).tolist()
     else:
@@ -243,13 +255,19 @@ def choose_answer_with_reader(
     # Indonesian or the archive's own (1 − unseen), and none for a question mostly in another language;
     # what is known without reading decides the rest.
     trust = 1.0 - unseen if 1.0 - unseen >= MIN_READER_TRUST else 0.0
+    reading_adds: dict[int, float] = {key: logit for key, (logit, _, _) in read.items()}
+    if answer_head is not None and chooser is not None and read:
+        keys = [key for key in read if key in vectors]
+        added = answer_head.scores([read[key][0] for key in keys], [read[key][2] for key in keys],
+                                   np.stack([vectors[key] for key in keys]) if keys else np.zeros((0, 1)))
+        reading_adds = dict(zip(keys, added.tolist()))
     best = None
     passage_values: dict[int, float] = {}
     for number, ((signals, sentence), value_known) in enumerate(zip(found, known)):
-        if id(sentence) not in read:
+        if id(sentence) not in read or id(sentence) not in reading_adds:
             continue
         logit, span, passage_logit = read[id(sentence)]
-        value = trust * logit + value_known
+        value = trust * reading_adds[id(sentence)] + value_known
         rank = signals.passage_rank
         passage_values[rank] = max(passage_values.get(rank, -math.inf), value)
         if best is None or value > best[0]:
@@ -294,7 +312,10 @@ def choose_answer_with_reader(
                         passage_values=[passage_values.get(rank, -math.inf) for rank in range(1, len(top) + 1)],
                         considered=[signals for signals, _ in found],
                         reader_logits=[read[id(sentence)][0] if id(sentence) in read else None
-                                       for _, sentence in found])
+                                       for _, sentence in found],
+                        reader_passage_logits=[read[id(sentence)][2] if id(sentence) in read else None
+                                               for _, sentence in found],
+                        reader_vectors=[vectors.get(id(sentence)) for _, sentence in found])
 
 
 def _with_title(article, start: int, end: int) -> str:

@@ -92,6 +92,7 @@ class Kabar:
         # Loaded at start, not on first question: a broken reader file fails loudly and at once.
         self.reader = load_reader(settings)
         self.chooser = load_chooser(self.embedder.spec.key, settings.chooser)
+        self.answer_head = load_head(settings, self.reader, self.chooser)
         self.reference_vectors = reference_vectors(self.embedder)
         self.generator = self._generator() if settings.llm_url else None
 
@@ -420,7 +421,8 @@ class Kabar:
                 top_passages=len(top), unseen=terms.unseen(question_tokens),
                 similarity_calibration=self.calibration, chooser=chooser,
                 chooser_weight=self.settings.reader_chooser_weight,
-                reader_confidence=self.settings.reader_confidence)
+                reader_confidence=self.settings.reader_confidence,
+                answer_head=self.answer_head if chooser is not None else None)
 
         def text_of(article_id: str, start: int, end: int) -> str:
             article = articles[article_id]
@@ -559,6 +561,15 @@ def load_reader(settings: Settings):
         if key not in _READERS:
             _READERS[key] = Reader(directory, threads=settings.threads, int8=settings.reader_int8)
         return _READERS[key]
+
+
+def load_head(settings: Settings, reader, chooser):
+    """The answer head beside the reader's weights, for the chooser in use (None without reader, chooser or head)."""
+    if reader is None or chooser is None or not settings.reader_head:
+        return None
+    from rag.reader.head import chooser_digest, load_answer_head
+
+    return load_answer_head(reader.directory, reader.config.get("sha256", ""), chooser_digest(chooser.weights))
 
 
 _READERS: dict[tuple, object] = {}

@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     reader_chooser_weight: float = Field(
         default=1.0, ge=0.0, le=100.0,
         description="With the reader and the chooser both on: how much the chooser's score adds to the reader's logit.")
+    reader_head: bool = Field(
+        default=True, description="With the reader and the chooser on: let the answer head beside the reader's weights "
+        "(rag/reader/head.py, `python -m eval.train_answer_head`) compare the reader's sentences across passages, "
+        "instead of adding the reader's logit to the chooser's score. Off measures the plain sum.")
     reader_passages: int = Field(default=3, ge=1, le=10, description="Top passages the reader reads.")
     reader_confidence: bool = Field(
         default=False, description="Take the answer's confidence from the curve fitted on the reader's logits. Off: "

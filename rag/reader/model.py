@@ -96,7 +96,8 @@ class ReaderModel(nn.Module):
                 sentences: int) -> dict[str, torch.Tensor]:
         """`sentence_of[b, t]` is token t's sentence number in passage b, or -1 outside every sentence.
 
-        Returns start/end logits (B, T), sentence logits (B, sentences) and passage logits (B,).
+        Returns start/end logits (B, T), sentence logits (B, sentences), passage logits (B,) and the
+        sentence head's hidden layer (B, sentences, hidden).
         """
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         start, end = self.span(hidden).unbind(-1)
@@ -105,7 +106,11 @@ class ReaderModel(nn.Module):
         counts = member.sum(1).clamp(min=1.0)  # (B, S)
         pooled = torch.einsum("bts,bth->bsh", member, hidden) / counts.unsqueeze(-1)
         first = hidden[:, 0, :].unsqueeze(1).expand(batch, sentences, width)
-        sentence = self.sentence(torch.cat([first, pooled], dim=-1)).squeeze(-1)
+        # The sentence head's hidden layer is returned too: the answer head (rag/reader/head.py) compares
+        # sentences across passages from it.
+        sentence_hidden = self.sentence[1](self.sentence[0](torch.cat([first, pooled], dim=-1)))
+        sentence = self.sentence[2](sentence_hidden).squeeze(-1)
         sentence = sentence.masked_fill(member.sum(1) == 0, -1e4)
         passage = self.passage(hidden[:, 0, :]).squeeze(-1)
-        return {"start": start, "end": end, "sentence": sentence, "passage": passage}
+        return {"start": start, "end": end, "sentence": sentence, "passage": passage,
+                "sentence_hidden": sentence_hidden}

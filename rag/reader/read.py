@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 WEIGHTS = "reader.safetensors"
 CONFIG = "config.json"
@@ -40,6 +42,8 @@ class Reading:
     sentence_logits: list[float | None]
     # The best short answer inside each read sentence, as offsets in the passage text, with its logit.
     spans: list[tuple[int, int, float] | None]
+    # Per sentence, the sentence head's hidden layer (what the answer head reads), or None past the window.
+    vectors: list[np.ndarray | None] = field(default_factory=list)
 
 
 def best_span(start_logits: list[float], end_logits: list[float], offsets: list[tuple[int, int]],
@@ -145,15 +149,18 @@ class Reader:
         for row, (passage, item) in enumerate(zip(passages, items)):
             starts, ends = out["start"][row].tolist(), out["end"][row].tolist()
             read_logits = out["sentence"][row].tolist()
+            hidden = out["sentence_hidden"][row].float().numpy()
             position = {span: n for n, span in enumerate(item.sentences)}
             logits: list[float | None] = []
             spans: list[tuple[int, int, float] | None] = []
+            vectors: list[np.ndarray | None] = []
             for span in passage.sentences:
                 n = position.get(span)
                 logits.append(read_logits[n] if n is not None else None)
+                vectors.append(hidden[n].copy() if n is not None else None)
                 spans.append(best_span(starts, ends, item.offsets, passage.text, within=span)
                              if n is not None else None)
-            readings.append(Reading(float(out["passage"][row]), logits, spans))
+            readings.append(Reading(float(out["passage"][row]), logits, spans, vectors))
         return readings
 
 

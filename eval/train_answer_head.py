@@ -1,0 +1,229 @@
+"""Fit the answer head (rag/reader/head.py) on the public training questions of tydiqa_id and facqa.
+
+Every question is asked as `kabar ask` asks it, reader on (`Kabar.considered`): the sentences of its top passages
+are the choices, each with the chooser's score and what the reader made of it (logit, passage logit, sentence
+vector). One softmax per question over its sentences and "none" (Clark & Gardner's shared normalisation): the
+right sentences for an answerable question whose answer is among them; "none" for IDK-MRC's unanswerable
+questions and for questions whose answer no candidate holds. The chooser's scores are inputs, not refitted, so a
+question the reader is not trusted with is answered exactly as the chooser answers it. The reader's own dev
+questions (its folder's `dev/`) are held out here too, and the head is measured on them against the chooser
+alone and the chooser plus the reader's logit. belebele_id_en, seeds and xlsum_id_sample are never used.
+
+    python -m eval.train_answer_head                 # the bundled reader; e5 indexes reused from .kabar/eval
+    python -m eval.train_answer_head --limit 40 --out /tmp/head    # a quick try
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+TRAIN_SETS = ("tydiqa_id", "facqa")
+
+
+@dataclass
+class Asked:
+    set_name: str
+    part: str  # train or dev
+    answerable: bool
+    chooser: np.ndarray  # the chooser's score per sentence read
+    logits: np.ndarray
+    passage_logits: np.ndarray
+    vectors: np.ndarray  # (sentences, reader hidden)
+    right: np.ndarray  # the sentence holds an answer string
+    trust: float
+
+
+def dev_questions(reader_directory: Path) -> set[str]:
+    """The reader's held-out questions: the head must not learn from them either."""
+    ids: set[str] = set()
+    for path in sorted((reader_directory / "dev").glob("*.jsonl")):
+        ids |= {json.loads(line)["id"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+    return ids
+
+
+def collect(datasets: Path, sets: tuple[str, ...], settings, limit: int | None, log,
+            work: Path | None = None) -> list[Asked]:
+    from eval.questions import load_questions
+    from eval.runner import ensure_index
+    from eval.train_reader import split_of
+    from rag.answer import MIN_READER_TRUST
+    from rag.service import Kabar
+
+    asked: list[Asked] = []
+    held_out: set[str] | None = None
+    for set_name in sets:
+        folder = datasets / set_name
+        index_dir = ensure_index([folder / "corpus.jsonl"], settings, work / set_name if work else None, progress=False)
+        service = Kabar(settings.model_copy(update={"index_dir": index_dir, "reader_head": False}))
+        if service.reader is None or service.chooser is None:
+            raise SystemExit("the answer head needs a reader (--reader) and the chooser for this embedder")
+        if held_out is None:
+            held_out = dev_questions(service.reader.directory)
+        questions = [q for q in load_questions(folder / "questions.jsonl") if q.gold_doc_ids or not q.answers]
+        started = time.time()
+        for question in questions[:limit] if limit else questions:
+            choice = service.considered(question.question, k=10, mode="default")
+            if choice is None or not choice.considered:
+                continue
+            kept = [n for n, vector in enumerate(choice.reader_vectors) if vector is not None]
+            if not kept:
+                continue
+            unseen = choice.features.unseen
+            if held_out:
+                part = "dev" if question.id in held_out else "train"
+            else:  # a reader folder without its dev questions: split as the reader's training does
+                key = "|".join(sorted(question.gold_doc_ids)) or question.id
+                part = split_of(f"{set_name}:{key}")
+            sentences = [choice.considered[n] for n in kept]
+            asked.append(Asked(
+                set_name, part, bool(question.gold_doc_ids),
+                service.chooser.scores(question.question, choice.considered, unseen)[kept],
+                np.asarray([choice.reader_logits[n] for n in kept], dtype=np.float32),
+                np.asarray([choice.reader_passage_logits[n] for n in kept], dtype=np.float32),
+                np.stack([choice.reader_vectors[n] for n in kept]).astype(np.float32),
+                np.asarray([bool(question.answers) and question.contains_answer(s.text) for s in sentences]),
+                (1.0 - unseen) if 1.0 - unseen >= MIN_READER_TRUST else 0.0))
+        log(f"{set_name}: {min(len(questions), limit or len(questions))} questions asked in {time.time() - started:.0f} s ({index_dir})")
+    return asked
+
+
+def train(asked: list[Asked], epochs: int, units: int, learning_rate: float, weight_decay: float, seed: int):
+    """The head as a torch module, fitted by AdamW on batches of 32 questions."""
+    import torch
+
+    torch.manual_seed(seed)
+    width = asked[0].vectors.shape[1]
+
+    class Head(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.hidden = torch.nn.Linear(width, units)
+            self.out = torch.nn.Linear(units, 1)
+            self.read = torch.nn.Parameter(torch.tensor([1.0, 0.0]))  # starts as the plain sum: chooser + logit
+            self.none = torch.nn.Linear(6, 1)  # training only: how "no answer here" looks
+
+        def forward(self, item: dict):
+            added = (self.read[0] * item["logits"] + self.read[1] * item["passage"]
+                     + self.out(torch.nn.functional.gelu(self.hidden(item["vectors"]))).squeeze(-1))
+            scores = item["chooser"] + item["trust"] * added
+            top = torch.topk(scores, min(2, len(scores))).values
+            stats = torch.stack([scores.max(), top[-1], torch.logsumexp(scores, 0), item["logits"].max(),
+                                 item["passage"].max(), torch.tensor(float(len(scores))).log()])
+            return scores, self.none(stats)
+
+    items = [{"chooser": torch.tensor(a.chooser, dtype=torch.float32), "logits": torch.from_numpy(a.logits),
+              "passage": torch.from_numpy(a.passage_logits), "vectors": torch.from_numpy(a.vectors),
+              "trust": float(a.trust), "right": torch.from_numpy(a.right)} for a in asked]
+    head = Head()
+    optimiser = torch.optim.AdamW(head.parameters(), lr=learning_rate, weight_decay=weight_decay)
+    order = list(range(len(items)))
+    shuffler = random.Random(seed)
+    for _ in range(epochs):
+        shuffler.shuffle(order)
+        for start in range(0, len(order), 32):
+            loss = torch.zeros(())
+            for number in order[start:start + 32]:
+                item = items[number]
+                scores, none = head(item)
+                options = torch.cat([scores, none])
+                if item["right"].any():
+                    loss = loss - (torch.logsumexp(scores[item["right"]], 0) - torch.logsumexp(options, 0))
+                else:
+                    loss = loss - (options[-1] - torch.logsumexp(options, 0))
+            optimiser.zero_grad()
+            (loss / 32).backward()
+            optimiser.step()
+    return head
+
+
+def answer_exact(asked: list[Asked], choose) -> float:
+    """Share of answerable questions whose best-valued sentence holds the answer."""
+    rows = [a for a in asked if a.answerable]
+    return round(sum(bool(a.right[int(np.argmax(choose(a)))]) for a in rows) / len(rows), 4) if rows else 0.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.train_answer_head", description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", type=Path, default=Path("../shared/datasets"))
+    parser.add_argument("--sets", default=",".join(TRAIN_SETS))
+    parser.add_argument("--reader", default="bundled", help="the reader whose features the head reads")
+    parser.add_argument("--embedder", default="e5", help="the embedder whose indexes and chooser the head is for")
+    parser.add_argument("--chooser", type=Path, help="the chooser's weights file (default: the shipped one)")
+    parser.add_argument("--limit", type=int, help="questions per set (a quick try)")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--units", type=int, default=64, help="hidden units over the reader's sentence vector")
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--weight-decay", type=float, default=1e-2,
+                        help="chosen on the dev questions among 1e-3 / 1e-2 / 1e-1")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--work", type=Path, help="where the sets' indexes are built (default: reused from .kabar/eval)")
+    parser.add_argument("--out", type=Path, help="folder for answer_head.safetensors (default: the reader's own)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+
+    from rag.reader.head import chooser_digest, save_answer_head
+    from rag.settings import Settings
+
+    settings = Settings(reader=args.reader, embedder=args.embedder, chooser=args.chooser)
+    started = time.time()
+    asked = collect(args.datasets, tuple(args.sets.split(",")), settings, args.limit, print, args.work)
+    training = [a for a in asked if a.part == "train"]
+    if not training:
+        print("no training question was asked")
+        return 1
+    head = train(training, args.epochs, args.units, args.lr, args.weight_decay, args.seed)
+    fitted = time.time() - started
+
+    def head_values(a: Asked) -> np.ndarray:
+        with torch.no_grad():
+            item = {"chooser": torch.tensor(a.chooser, dtype=torch.float32), "logits": torch.from_numpy(a.logits),
+                    "passage": torch.from_numpy(a.passage_logits), "vectors": torch.from_numpy(a.vectors),
+                    "trust": float(a.trust)}
+            return head(item)[0].numpy()
+
+    metrics = {}
+    for set_name in dict.fromkeys(a.set_name for a in asked):
+        for part in ("train", "dev"):
+            rows = [a for a in asked if a.set_name == set_name and a.part == part]
+            metrics[f"{set_name}/{part}"] = {
+                "questions": sum(a.answerable for a in rows),
+                "chooser": answer_exact(rows, lambda a: a.chooser),
+                "chooser_plus_logit": answer_exact(rows, lambda a: a.chooser + a.trust * a.logits),
+                "head": answer_exact(rows, head_values)}
+    for name, row in metrics.items():
+        print(f"{name:18s} answer-exact: chooser {row['chooser']:.3f}  chooser + reader logit "
+              f"{row['chooser_plus_logit']:.3f}  head {row['head']:.3f}  ({row['questions']} answerable questions)")
+    from rag.chooser import load_chooser
+    from rag.embed.factory import load_embedder
+    from rag.service import load_reader
+
+    reader = load_reader(settings)
+    chooser = load_chooser(load_embedder(args.embedder, settings.model).spec.key, settings.chooser)
+    tensors = {"hidden.weight": head.hidden.weight.detach().numpy(), "hidden.bias": head.hidden.bias.detach().numpy(),
+               "out.weight": head.out.weight.detach().numpy().reshape(-1),
+               "out.bias": head.out.bias.detach().numpy(), "read.weight": head.read.detach().numpy()}
+    out = args.out or reader.directory
+    path = save_answer_head(out, tensors, {
+        "reader_sha256": reader.config.get("sha256", ""), "chooser": chooser_digest(chooser.weights),
+        "fitted_on": f"{args.sets} public questions, train split ({len(training)} questions); the reader's dev "
+                     f"questions held out",
+        "settings": {"epochs": args.epochs, "units": args.units, "lr": args.lr, "weight_decay": args.weight_decay,
+                     "seed": args.seed, "batch_questions": 32},
+        "seconds": round(fitted), "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
+        "metrics": metrics})
+    print(f"answer head written to {path} ({fitted:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
