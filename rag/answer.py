@@ -17,8 +17,8 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from typing import Any
 from importlib import resources
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt

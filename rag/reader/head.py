@@ -86,7 +86,7 @@ def load_answer_head(directory: Path, reader_sha256: str, chooser_fingerprint: s
 
         with safe_open(str(path), framework="numpy") as handle:
             metadata = json.loads((handle.metadata() or {}).get("kabar", "{}"))
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (not a dict)
         hidden_weight, hidden_bias = tensors["hidden.weight"], tensors["hidden.bias"]
         out_weight, out_bias, read = tensors["out.weight"].reshape(-1), tensors["out.bias"], tensors["read.weight"]
         if hidden_weight.shape[0] != hidden_bias.shape[0] or hidden_weight.shape[0] != out_weight.shape[0]:
