@@ -91,7 +91,10 @@ def bench_embedding(backend: str, model: str | None, articles: int) -> dict:
 def bench_search(chunks: int, queries: int, workdir: Path) -> dict:
     sentences = sample_sentences()
     index_dir = workdir / f"search-{chunks}"
-    settings = Settings(index_dir=index_dir, cache_dir=workdir / "cache", embedder="hashing", model="words+bigrams/384")
+    # Retrieval's cost as the archive grows; the reader adds a constant ~100 ms a question (three passages read),
+    # measured per mode by `kabar eval` (`default` against `default-no-reader`).
+    settings = Settings(index_dir=index_dir, cache_dir=workdir / "cache", embedder="hashing", model="words+bigrams/384",
+                        reader="off")
     embedder = load_embedder("hashing", "words+bigrams/384")
     # One sentence-sized article = one chunk, so `chunks` is the chunk count.
     started = time.perf_counter()
