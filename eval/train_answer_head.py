@@ -42,6 +42,15 @@ class Asked:
     trust: float
 
 
+@dataclass
+class FittedFor:
+    """What the head is fitted for, read off the service that asked the questions."""
+
+    reader_directory: Path
+    reader_sha256: str
+    chooser: str  # rag.reader.head.chooser_digest of the chooser's weights
+
+
 def dev_questions(reader_directory: Path) -> set[str]:
     """The reader's held-out questions: the head must not learn from them either."""
     ids: set[str] = set()
@@ -51,22 +60,28 @@ def dev_questions(reader_directory: Path) -> set[str]:
 
 
 def collect(datasets: Path, sets: tuple[str, ...], settings, limit: int | None, log,
-            work: Path | None = None) -> list[Asked]:
+            work: Path | None = None) -> tuple[list[Asked], FittedFor]:
     from eval.questions import load_questions
     from eval.runner import ensure_index
     from eval.train_reader import split_of
     from rag.answer import MIN_READER_TRUST
+    from rag.reader.head import chooser_digest
     from rag.service import Kabar
 
     asked: list[Asked] = []
-    held_out: set[str] | None = None
+    held_out: set[str] = set()
+    fitted_for: FittedFor | None = None
+    embedder = None  # loaded once, for every set's service
     for set_name in sets:
         folder = datasets / set_name
         index_dir = ensure_index([folder / "corpus.jsonl"], settings, work / set_name if work else None, progress=False)
-        service = Kabar(settings.model_copy(update={"index_dir": index_dir, "reader_head": False}))
+        service = Kabar(settings.model_copy(update={"index_dir": index_dir, "reader_head": False}), embedder=embedder)
+        embedder = service.embedder
         if service.reader is None or service.chooser is None:
             raise SystemExit("the answer head needs a reader (--reader) and the chooser for this embedder")
-        if held_out is None:
+        if fitted_for is None:
+            fitted_for = FittedFor(service.reader.directory, service.reader.config.get("sha256", ""),
+                                   chooser_digest(service.chooser.weights))
             held_out = dev_questions(service.reader.directory)
         questions = [q for q in load_questions(folder / "questions.jsonl") if q.gold_doc_ids or not q.answers]
         started = time.time()
@@ -93,7 +108,18 @@ def collect(datasets: Path, sets: tuple[str, ...], settings, limit: int | None, 
                 np.asarray([bool(question.answers) and question.contains_answer(s.text) for s in sentences]),
                 (1.0 - unseen) if 1.0 - unseen >= MIN_READER_TRUST else 0.0))
         log(f"{set_name}: {min(len(questions), limit or len(questions))} questions asked in {time.time() - started:.0f} s ({index_dir})")
-    return asked
+    if fitted_for is None:
+        raise SystemExit("no question set was given (--sets)")
+    return asked, fitted_for
+
+
+def as_tensors(a: Asked) -> dict:
+    """One question's inputs to the head, as torch tensors."""
+    import torch
+
+    return {"chooser": torch.tensor(a.chooser, dtype=torch.float32), "logits": torch.from_numpy(a.logits),
+            "passage": torch.from_numpy(a.passage_logits), "vectors": torch.from_numpy(a.vectors),
+            "trust": float(a.trust), "right": torch.from_numpy(a.right)}
 
 
 def train(asked: list[Asked], epochs: int, units: int, learning_rate: float, weight_decay: float, seed: int):
@@ -120,9 +146,7 @@ def train(asked: list[Asked], epochs: int, units: int, learning_rate: float, wei
                                  item["passage"].max(), torch.tensor(float(len(scores))).log()])
             return scores, self.none(stats)
 
-    items = [{"chooser": torch.tensor(a.chooser, dtype=torch.float32), "logits": torch.from_numpy(a.logits),
-              "passage": torch.from_numpy(a.passage_logits), "vectors": torch.from_numpy(a.vectors),
-              "trust": float(a.trust), "right": torch.from_numpy(a.right)} for a in asked]
+    items = [as_tensors(a) for a in asked]
     head = Head()
     optimiser = torch.optim.AdamW(head.parameters(), lr=learning_rate, weight_decay=weight_decay)
     order = list(range(len(items)))
@@ -171,12 +195,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
-    from rag.reader.head import chooser_digest, save_answer_head
+    from rag.reader.head import save_answer_head
     from rag.settings import Settings
 
     settings = Settings(reader=args.reader, embedder=args.embedder, chooser=args.chooser)
     started = time.time()
-    asked = collect(args.datasets, tuple(args.sets.split(",")), settings, args.limit, print, args.work)
+    asked, fitted_for = collect(args.datasets, tuple(args.sets.split(",")), settings, args.limit, print, args.work)
     training = [a for a in asked if a.part == "train"]
     if not training:
         print("no training question was asked")
@@ -186,10 +210,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def head_values(a: Asked) -> np.ndarray:
         with torch.no_grad():
-            item = {"chooser": torch.tensor(a.chooser, dtype=torch.float32), "logits": torch.from_numpy(a.logits),
-                    "passage": torch.from_numpy(a.passage_logits), "vectors": torch.from_numpy(a.vectors),
-                    "trust": float(a.trust)}
-            return head(item)[0].numpy()
+            return head(as_tensors(a))[0].numpy()
 
     metrics = {}
     for set_name in dict.fromkeys(a.set_name for a in asked):
@@ -203,18 +224,12 @@ def main(argv: list[str] | None = None) -> int:
     for name, row in metrics.items():
         print(f"{name:18s} answer-exact: chooser {row['chooser']:.3f}  chooser + reader logit "
               f"{row['chooser_plus_logit']:.3f}  head {row['head']:.3f}  ({row['questions']} answerable questions)")
-    from rag.chooser import load_chooser
-    from rag.embed.factory import load_embedder
-    from rag.service import load_reader
-
-    reader = load_reader(settings)
-    chooser = load_chooser(load_embedder(args.embedder, settings.model).spec.key, settings.chooser)
     tensors = {"hidden.weight": head.hidden.weight.detach().numpy(), "hidden.bias": head.hidden.bias.detach().numpy(),
                "out.weight": head.out.weight.detach().numpy().reshape(-1),
                "out.bias": head.out.bias.detach().numpy(), "read.weight": head.read.detach().numpy()}
-    out = args.out or reader.directory
+    out = args.out or fitted_for.reader_directory
     path = save_answer_head(out, tensors, {
-        "reader_sha256": reader.config.get("sha256", ""), "chooser": chooser_digest(chooser.weights),
+        "reader_sha256": fitted_for.reader_sha256, "chooser": fitted_for.chooser,
         "fitted_on": f"{args.sets} public questions, train split ({len(training)} questions); the reader's dev "
                      f"questions held out",
         "settings": {"epochs": args.epochs, "units": args.units, "lr": args.lr, "weight_decay": args.weight_decay,

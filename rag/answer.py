@@ -239,14 +239,12 @@ def choose_answer_with_reader(
         passages.append(ReadPassage(title=article.title, text=text, sentences=spans))
         rows.append(kept)
     readings = reader.read(question, passages)
-    read: dict[int, tuple[float, tuple[int, int] | None, float]] = {}  # id(sentence) -> logit, span, passage logit
-    vectors: dict[int, np.ndarray] = {}
+    # id(sentence) -> logit, span, passage logit, sentence vector
+    read: dict[int, tuple[float, tuple[int, int] | None, float, np.ndarray]] = {}
     for reading, kept in zip(readings, rows):
-        for number, (sentence, logit, span) in enumerate(zip(kept, reading.sentence_logits, reading.spans)):
+        for sentence, logit, span, vector in zip(kept, reading.sentence_logits, reading.spans, reading.vectors):
             if logit is not None:
-                read[id(sentence)] = (logit, span, reading.passage_logit)
-                if number < len(reading.vectors) and reading.vectors[number] is not None:
-                    vectors[id(sentence)] = reading.vectors[number]
+                read[id(sentence)] = (logit, span, reading.passage_logit, vector)
     if chooser is not None and found:
         known = (chooser_weight * chooser.scores(question, [signals for signals, _ in found], unseen)).tolist()
     else:
@@ -255,18 +253,18 @@ def choose_answer_with_reader(
     # Indonesian or the archive's own (1 − unseen), and none for a question mostly in another language;
     # what is known without reading decides the rest.
     trust = 1.0 - unseen if 1.0 - unseen >= MIN_READER_TRUST else 0.0
-    reading_adds: dict[int, float] = {key: logit for key, (logit, _, _) in read.items()}
+    reading_adds: dict[int, float] = {key: values[0] for key, values in read.items()}
     if answer_head is not None and chooser is not None and read:
-        keys = [key for key in read if key in vectors]
+        keys = list(read)
         added = answer_head.scores([read[key][0] for key in keys], [read[key][2] for key in keys],
-                                   np.stack([vectors[key] for key in keys]) if keys else np.zeros((0, 1)))
+                                   np.stack([read[key][3] for key in keys]))
         reading_adds = dict(zip(keys, added.tolist()))
     best = None
     passage_values: dict[int, float] = {}
     for number, ((signals, sentence), value_known) in enumerate(zip(found, known)):
-        if id(sentence) not in read or id(sentence) not in reading_adds:
+        if id(sentence) not in read:
             continue
-        logit, span, passage_logit = read[id(sentence)]
+        logit, span, passage_logit, _ = read[id(sentence)]
         value = trust * reading_adds[id(sentence)] + value_known
         rank = signals.passage_rank
         passage_values[rank] = max(passage_values.get(rank, -math.inf), value)
@@ -315,7 +313,8 @@ def choose_answer_with_reader(
                                        for _, sentence in found],
                         reader_passage_logits=[read[id(sentence)][2] if id(sentence) in read else None
                                                for _, sentence in found],
-                        reader_vectors=[vectors.get(id(sentence)) for _, sentence in found])
+                        reader_vectors=[read[id(sentence)][3] if id(sentence) in read else None
+                                        for _, sentence in found])
 
 
 def _with_title(article, start: int, end: int) -> str:

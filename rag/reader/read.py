@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +43,7 @@ class Reading:
     # The best short answer inside each read sentence, as offsets in the passage text, with its logit.
     spans: list[tuple[int, int, float] | None]
     # Per sentence, the sentence head's hidden layer (what the answer head reads), or None past the window.
-    vectors: list[np.ndarray | None] = field(default_factory=list)
+    vectors: list[np.ndarray | None]
 
 
 def best_span(start_logits: list[float], end_logits: list[float], offsets: list[tuple[int, int]],
