@@ -212,6 +212,7 @@ def choose_answer_with_reader(
     chooser_weight: float = 1.0,
     reader_confidence: bool = False,
     answer_head=None,
+    chooser_question: str | None = None,
 ) -> AnswerChoice | None:
     """The sentence the reader rates highest (its logit, weighed by how Indonesian the question is), plus
     what is known without reading: the chooser's score × `chooser_weight`, or without a chooser the hand-set
@@ -223,6 +224,7 @@ def choose_answer_with_reader(
     the chosen sentence; otherwise from the similarity curve, exactly as without a reader.
     `answer_head` (with a chooser): what reading adds is the head's score over the reader's sentence vector,
     logit and passage logit (rag/reader/head.py), not the logit alone.
+    `chooser_question`: the question as the chooser reads it (with the archive's place names), when not `question`.
     """
     from rag.reader.read import Passage as ReadPassage
 
@@ -246,7 +248,8 @@ def choose_answer_with_reader(
             if logit is not None:
                 read[id(sentence)] = (logit, span, reading.passage_logit, vector)
     if chooser is not None and found:
-        known = (chooser_weight * chooser.scores(question, [signals for signals, _ in found], unseen)).tolist()
+        known = (chooser_weight * chooser.scores(chooser_question or question, [signals for signals, _ in found],
+                                                 unseen)).tolist()
     else:
         known = [cosine_weight * COSINE_SCALE * hand_rule(signals) for signals, _ in found]
     # The reader learned from Indonesian questions: it has a say as far as the question's words are

@@ -10,8 +10,10 @@
   the question asks for, near-duplicate articles collapsed into one result ("also reported by"),
   and MMR so the top passages are not copies of one paragraph.
 
-Each stage of `default` can be switched off for measurement: `default-no-time`, `default-no-dedup`,
-`default-no-mmr`, `default-no-chooser`, `default-no-reader` (suffixes combine: `default-no-time-no-mmr`).
+Each stage of `default` can be switched off for measurement: `default-no-time`, `default-no-names`,
+`default-no-dedup`, `default-no-mmr`, `default-no-chooser`, `default-no-reader` (suffixes combine:
+`default-no-time-no-mmr`). `names` searches a question that names countries or regions in another
+language with the archive's names for them too (rag/place_names.py).
 The chooser and reader stages are the answer's (rag/answer.py, rag/chooser.py): the learned weighing that
 picks the answer sentence, and the trained reader that reads the top passages.
 """
@@ -33,7 +35,7 @@ from rag.models import Article
 from rag.timeframe import TimeFrame, years_in
 
 MODES = ("default", "hybrid", "dense", "bm25")
-STAGES = ("time", "dedup", "mmr", "chooser", "reader")
+STAGES = ("time", "names", "dedup", "mmr", "chooser", "reader")
 TIME_BONUS = 0.02  # about the gap between the best and the fifth passage of a typical question
 MMR_POOL = 3  # MMR reorders the best k × this many candidates
 COPY_SIMILARITY = 0.98  # a passage this close to one already chosen is a copy: it goes last

@@ -39,6 +39,7 @@ from rag.generate.client import LLMError
 from rag.models import (
     Answer, AnswerSpan, Article, ArticleRef, AskResult, Citation, GenerationPiece, Passage, SearchResult,
 )
+from rag.place_names import with_archive_names
 from rag.retrieve import Candidate, Context, Filters, Pipeline, retrieve, score_sentences
 from rag.timeframe import question_timeframe, years_in
 from rag.settings import Settings
@@ -248,9 +249,10 @@ class Kabar:
         timings: dict[str, float] = {}
         with self._damage_guard(snapshot):
             as_of = as_of or self.archive_date(snapshot)
-            searched = self._with_resolved_years(question, mode, as_of)
+            searched = self._with_archive_names(self._with_resolved_years(question, mode, as_of), mode)
             candidates = self._retrieve(snapshot, searched, k, mode, filters, timings, as_of)[0]
-            return SearchResult(question=question, passages=self._passages(snapshot, candidates), timings_ms=timings)
+            return SearchResult(question=question, passages=self._passages(snapshot, candidates), timings_ms=timings,
+                                searched_for=searched if searched != question else None)
 
     def ask(self, question: str, k: int = 5, mode: str = "default", filters: Filters | None = None,
             history: list[Turn] | None = None, as_of: dt.date | None = None, generate: bool = True) -> AskResult:
@@ -320,11 +322,13 @@ class Kabar:
         with_topic = search_text(question, history)
         follow_up = with_topic != question
         searched = self._with_resolved_years(with_topic, mode, as_of)
-        candidates, query = self._retrieve(snapshot, searched, k, mode, filters, timings, as_of)
+        candidates, query = self._retrieve(snapshot, self._with_archive_names(searched, mode), k, mode, filters,
+                                           timings, as_of)
         # One read of the cited articles serves the passages and the answer.
         articles = snapshot.store.get_articles([c.chunk.article_id for c in candidates])
         passages = self._passages(snapshot, candidates, articles)
-        searched_for = searched if searched != question else None
+        searched_for = self._with_archive_names(searched, mode)
+        searched_for = searched_for if searched_for != question else None
         # Word overlap is measured against the follow-up itself, or against the question with its years resolved.
         answered = question if follow_up else searched
         yield SearchResult(question=question, passages=passages, timings_ms=dict(timings), searched_for=searched_for)
@@ -381,8 +385,9 @@ class Kabar:
         snapshot = self.snapshot
         as_of = self.archive_date(snapshot)
         searched = self._with_resolved_years(question, mode, as_of)
-        candidates, query = self._retrieve(snapshot, searched, k, mode, None, {}, as_of)
-        searched_for = searched if searched != question else None
+        candidates, query = self._retrieve(snapshot, self._with_archive_names(searched, mode), k, mode, None, {}, as_of)
+        searched_for = self._with_archive_names(searched, mode)
+        searched_for = searched_for if searched_for != question else None
         answer_candidates, answer_query = self._answer_candidates(question, searched_for, query, candidates)
         return self.answer_choice(snapshot, searched, answer_query, answer_candidates, mode=mode, asked=question)
 
@@ -401,6 +406,11 @@ class Kabar:
         score_sentences(snapshot, query, top)
         terms = self._term_statistics(snapshot)
         question_tokens = tokens(question)
+        # The archive's names for the places the question names in another language count as its words when
+        # overlap is measured and when the chooser asks whether a sentence names something new; how foreign
+        # the question is (`unseen`, the reader's trust) stays a property of the asker's own words.
+        named_tokens = tokens(self._with_archive_names(question, mode))
+        chooser_question = self._with_archive_names(asked or question, mode)
         if articles is None:
             articles = snapshot.store.get_articles([c.chunk.article_id for c in top])
 
@@ -416,8 +426,8 @@ class Kabar:
         if reads:
             return choose_answer_with_reader(
                 top, query, self.reference_vectors, self.calibration_for(mode),
-                overlap=lambda text: terms.overlap(question_tokens, text), articles=articles, reader=self.reader,
-                question=asked or question, cosine_weight=self.settings.reader_cosine_weight,
+                overlap=lambda text: terms.overlap(named_tokens, text), articles=articles, reader=self.reader,
+                question=asked or question, chooser_question=chooser_question, cosine_weight=self.settings.reader_cosine_weight,
                 top_passages=len(top), unseen=terms.unseen(question_tokens),
                 similarity_calibration=self.calibration, chooser=chooser,
                 chooser_weight=self.settings.reader_chooser_weight,
@@ -431,9 +441,9 @@ class Kabar:
             return article.text[start:end]
 
         return choose_answer(top, query, self.reference_vectors, self.calibration,
-                             overlap=lambda text: terms.overlap(question_tokens, text), text_of=text_of,
+                             overlap=lambda text: terms.overlap(named_tokens, text), text_of=text_of,
                              top_passages=ANSWER_PASSAGES, unseen=terms.unseen(question_tokens),
-                             chooser=chooser, question=asked or question)
+                             chooser=chooser, question=chooser_question)
 
     @staticmethod
     def _term_statistics(snapshot: Snapshot) -> TermStatistics:
@@ -481,6 +491,13 @@ class Kabar:
         if timeframe.after is not None:
             years |= {timeframe.after, timeframe.after + 1}
         return f"{text} {' '.join(str(y) for y in sorted(years))}" if years else text
+
+    @staticmethod
+    def _with_archive_names(text: str, mode: str) -> str:
+        """"China" is searched as "China Tiongkok" too: BM25 and word overlap read the archive's words."""
+        if "names" not in Pipeline.parse(mode).stages:
+            return text
+        return with_archive_names(text)
 
     def _retrieve(self, snapshot, question, k, mode, filters, timings, as_of=None):
         tick = time.perf_counter()

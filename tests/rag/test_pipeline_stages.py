@@ -87,10 +87,11 @@ def test_mmr_keeps_identical_paragraphs_out_of_the_top(tmp_path: Path, cache_dir
 
 
 def test_stages_are_switched_off_by_mode_name():
-    assert Pipeline.parse("default").stages == {"time", "dedup", "mmr", "chooser", "reader"}
-    assert Pipeline.parse("default-no-time-no-mmr").stages == {"dedup", "chooser", "reader"}
-    assert Pipeline.parse("default-no-reader").stages == {"time", "dedup", "mmr", "chooser"}
-    assert Pipeline.parse("default-no-chooser").stages == {"time", "dedup", "mmr", "reader"}
+    assert Pipeline.parse("default").stages == {"time", "names", "dedup", "mmr", "chooser", "reader"}
+    assert Pipeline.parse("default-no-time-no-mmr").stages == {"names", "dedup", "chooser", "reader"}
+    assert Pipeline.parse("default-no-reader").stages == {"time", "names", "dedup", "mmr", "chooser"}
+    assert Pipeline.parse("default-no-chooser").stages == {"time", "names", "dedup", "mmr", "reader"}
+    assert Pipeline.parse("default-no-names").stages == {"time", "dedup", "mmr", "chooser", "reader"}
     assert Pipeline.parse("dense").stages == frozenset()
     for bad in ("dense-no-time", "default-no-everything", "fancy"):
         with pytest.raises(ValueError, match="unknown mode"):

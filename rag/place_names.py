@@ -1,0 +1,126 @@
+"""Country and region names in the asker's language, and what the archive calls them.
+
+An English question about "China" and "Central Asia" shares no word with the Indonesian passage
+that says "Tiongkok" and "Asia Tengah"; a Russian one says "Китая", a Chinese one "中国". The
+vectors bridge that gap, but BM25, the rare-word overlap and the chooser's "does this sentence
+name something the question does not" all read words: to them the passage's "Tiongkok" is a
+new name, so a topical sentence naming the country looks like an answer. Country and region
+names are the entities news questions name most, and CLDR (through Babel, already installed)
+has them in every language, so the question is searched with the archive's names appended,
+as `_with_resolved_years` appends years.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+# The languages askers use most besides Indonesian (as in rag/answer_types.py), and a few more
+# that CLDR covers as well.
+ASKER_LANGUAGES = ("en", "ms", "zh", "zh_Hant", "ru", "ar", "ja", "ko", "fr", "de", "es", "nl", "pt", "vi", "th")
+ARCHIVE_LANGUAGE = "id"
+# Not places a question means: the unknown region, the world, groupings of institutions.
+_SKIPPED = frozenset({"ZZ", "001", "EU", "EZ", "UN", "QO"})
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class _Name:
+    pattern: re.Pattern[str]
+    archive_name: str
+    length: int
+    key: str  # a cheap test first: the first word (Latin), its first letters (Cyrillic), the name (CJK)
+
+
+def _variants(name: str) -> list[str]:
+    """"Myanmar (Burma)" is asked as "Myanmar" or "Burma"."""
+    inside = re.findall(r"\(([^)]+)\)", name)
+    outside = re.sub(r"\s*\([^)]*\)", "", name).strip()
+    return [v for v in [outside, *inside] if v]
+
+
+def _pattern(name: str) -> re.Pattern[str]:
+    if _CJK.search(name):
+        return re.compile(re.escape(name))  # no spaces between words: the name anywhere
+    if _CYRILLIC.search(name):
+        # Russian inflects names ("Китай" → "Китая", "Китаем"; "Россия" → "России"): the stem, a short
+        # ending, capitalised as names are.
+        stems = [_stem(w) for w in name.split()]
+        return re.compile(r"(?<!\w)" + r"\s+".join(re.escape(s) + r"\w{0,3}" for s in stems) + r"(?!\w)")
+    # Latin and other scripts: whole words, capitalised as names are ("china" is tableware).
+    return re.compile(r"(?<!\w)" + r"\s+".join(re.escape(w) for w in name.split()) + r"(?!\w)")
+
+
+def _stem(word: str) -> str:
+    """"Центральная" → "Центральн", "Азия" → "Ази": inflected forms only change what follows."""
+    stem, most = word, 2 if len(word) > 5 else 1
+    while len(stem) > 3 and len(word) - len(stem) < most and stem[-1].lower() in "аяеоьиыуюй":
+        stem = stem[:-1]
+    return stem
+
+
+def _key(text: str) -> str:
+    if _CJK.search(text):
+        return text
+    first = text.split()[0]
+    return _stem(first)[:3].lower() if _CYRILLIC.search(first) else first
+
+
+@functools.lru_cache(maxsize=1)
+def _names() -> tuple[_Name, ...]:
+    from babel import Locale
+
+    archive = Locale.parse(ARCHIVE_LANGUAGE).territories
+    names: dict[tuple[str, str], _Name] = {}
+    for language in ASKER_LANGUAGES:
+        for code, name in Locale.parse(language).territories.items():
+            if code in _SKIPPED or code not in archive:
+                continue
+            archive_name = _variants(archive[code])[0]
+            for variant in _variants(name):
+                if variant.lower() != archive_name.lower() and len(variant) >= 2:
+                    names[(variant, archive_name)] = _Name(_pattern(variant), archive_name, len(variant), _key(variant))
+    # Longest first: "South Korea" before "Korea", "Central Asia" before "Asia".
+    return tuple(sorted(names.values(), key=lambda n: -n.length))
+
+
+@functools.lru_cache(maxsize=1024)  # one ask reads a question's names three times (search, overlap, chooser)
+def archive_names(question: str) -> tuple[str, ...]:
+    """The archive's names for the countries and regions the question names in another language, in the
+    question's order. Names the question already writes as the archive does add nothing and are left out.
+    """
+    found: dict[str, int] = {}
+    taken: list[tuple[int, int]] = []
+    lowered = question.lower()
+    words = _WORD.findall(question)
+    keys = set(words) | {w[:3].lower() for w in words if _CYRILLIC.search(w)}
+    has_cjk = bool(_CJK.search(question))
+    for name in _names():
+        if not (name.key in keys or (has_cjk and name.key in question)):
+            continue
+        for match in name.pattern.finditer(question):
+            if any(match.start() < end and start < match.end() for start, end in taken):
+                continue  # inside a longer name already read ("Asia" of "Central Asia")
+            taken.append(match.span())
+            if _part_of_a_longer_name(question, match.start()):
+                continue  # "Michael Jordan" is not Jordan
+            if name.archive_name.lower() not in lowered:
+                found.setdefault(name.archive_name, match.start())
+    return tuple(sorted(found, key=found.__getitem__))
+
+
+def _part_of_a_longer_name(question: str, start: int) -> bool:
+    """A capitalised word just before the name, not opening the question: a person's or a firm's name."""
+    before = question[:start].rstrip()
+    previous = _WORD.findall(before)
+    if not previous or not before.endswith(previous[-1]):
+        return False  # punctuation in between, or nothing before
+    return previous[-1][:1].isupper() and len(previous) > 1 and not _CJK.search(previous[-1])
+
+
+def with_archive_names(question: str) -> str:
+    names = archive_names(question)
+    return f"{question} {' '.join(names)}" if names else question
