@@ -107,7 +107,8 @@ class AskResult(BaseModel):
     timings_ms: dict[str, float]
     searched_for: str | None = Field(
         default=None, description="What was searched, when it differs from the question (a follow-up read with "
-        "the question it refers to, or a relative time resolved to years).")
+        "the question it refers to, a relative time resolved to years, or the archive's names for the countries "
+        "and regions the question names in another language).")
     confidence: float | None = Field(
         default=None, description="Calibrated confidence of the best answer sentence, also when it was too low "
         "to answer (then `answer` is null).")
@@ -129,4 +130,4 @@ class SearchResult(BaseModel):
     question: str
     passages: list[Passage]
     timings_ms: dict[str, float]
-    searched_for: str | None = None
+    searched_for: str | None = Field(default=None, description="What was searched, when it differs from the question.")

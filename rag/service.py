@@ -322,13 +322,12 @@ class Kabar:
         with_topic = search_text(question, history)
         follow_up = with_topic != question
         searched = self._with_resolved_years(with_topic, mode, as_of)
-        candidates, query = self._retrieve(snapshot, self._with_archive_names(searched, mode), k, mode, filters,
-                                           timings, as_of)
+        named = self._with_archive_names(searched, mode)
+        candidates, query = self._retrieve(snapshot, named, k, mode, filters, timings, as_of)
         # One read of the cited articles serves the passages and the answer.
         articles = snapshot.store.get_articles([c.chunk.article_id for c in candidates])
         passages = self._passages(snapshot, candidates, articles)
-        searched_for = self._with_archive_names(searched, mode)
-        searched_for = searched_for if searched_for != question else None
+        searched_for = named if named != question else None
         # Word overlap is measured against the follow-up itself, or against the question with its years resolved.
         answered = question if follow_up else searched
         yield SearchResult(question=question, passages=passages, timings_ms=dict(timings), searched_for=searched_for)
@@ -385,9 +384,9 @@ class Kabar:
         snapshot = self.snapshot
         as_of = self.archive_date(snapshot)
         searched = self._with_resolved_years(question, mode, as_of)
-        candidates, query = self._retrieve(snapshot, self._with_archive_names(searched, mode), k, mode, None, {}, as_of)
-        searched_for = self._with_archive_names(searched, mode)
-        searched_for = searched_for if searched_for != question else None
+        named = self._with_archive_names(searched, mode)
+        candidates, query = self._retrieve(snapshot, named, k, mode, None, {}, as_of)
+        searched_for = named if named != question else None
         answer_candidates, answer_query = self._answer_candidates(question, searched_for, query, candidates)
         return self.answer_choice(snapshot, searched, answer_query, answer_candidates, mode=mode, asked=question)
 
@@ -427,7 +426,8 @@ class Kabar:
             return choose_answer_with_reader(
                 top, query, self.reference_vectors, self.calibration_for(mode),
                 overlap=lambda text: terms.overlap(named_tokens, text), articles=articles, reader=self.reader,
-                question=asked or question, chooser_question=chooser_question, cosine_weight=self.settings.reader_cosine_weight,
+                question=asked or question, chooser_question=chooser_question,
+                cosine_weight=self.settings.reader_cosine_weight,
                 top_passages=len(top), unseen=terms.unseen(question_tokens),
                 similarity_calibration=self.calibration, chooser=chooser,
                 chooser_weight=self.settings.reader_chooser_weight,
