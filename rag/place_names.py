@@ -7,7 +7,8 @@ name something the question does not" all read words: to them the passage's "Tio
 new name, so a topical sentence naming the country looks like an answer. Country and region
 names are the entities news questions name most, and CLDR (through Babel, already installed)
 has them in every language, so the question is searched with the archive's names appended,
-as `_with_resolved_years` appends years.
+as `_with_resolved_years` appends years. A nation's adjective ("Chinese", "китайский") counts as its
+country's name where CLDR's language names show it (see `_nation_adjectives`).
 """
 
 from __future__ import annotations
@@ -83,11 +84,46 @@ def _names() -> tuple[_Name, ...]:
             for variant in _variants(name):
                 if variant.lower() != archive_name.lower() and len(variant) >= 2:
                     names[(variant, archive_name)] = _Name(_pattern(variant), archive_name, len(variant), _key(variant))
+    for language in ASKER_LANGUAGES:
+        for adjective, code in _nation_adjectives(language).items():
+            if code in archive:
+                archive_name = _variants(archive[code])[0]
+                names.setdefault((adjective, archive_name),
+                                 _Name(_pattern(adjective), archive_name, len(adjective), _key(adjective)))
     # Longest first: "South Korea" before "Korea", "Central Asia" before "Asia".
     return tuple(sorted(names.values(), key=lambda n: -n.length))
 
 
 @functools.lru_cache(maxsize=1024)  # one ask reads a question's names three times (search, overlap, chooser)
+def _nation_adjectives(language: str) -> dict[str, str]:
+    """"Chinese", "Kazakh", "китайский": a nation's language named after its country doubles as its adjective
+    ("the Chinese foreign minister"). CLDR has no adjectives, but it has language names, each language's
+    likeliest country, and where it is official: a one-word language name that is official in its likeliest
+    country and shares that country's name's first four letters (Chinese/China, Kyrgyz/Kyrgyzstan) stands for
+    it; English, Arabic or Spanish (named after no single country) do not. Not for Malay, whose language
+    names are its country names ("Korea").
+    """
+    from babel import Locale
+    from babel.core import get_global
+    from babel.languages import get_official_languages
+
+    if language == "ms":
+        return {}
+    locale, likely = Locale.parse(language), get_global("likely_subtags")
+    found: dict[str, str] = {}
+    for code, name in locale.languages.items():
+        country = likely.get(code, "").split("_")[-1]
+        if "_" in code or " " in name or len(country) != 2 or not country.isalpha() or country in _SKIPPED:
+            continue
+        country_name = locale.territories.get(country)
+        if country_name is None or code not in get_official_languages(country, de_facto=True):
+            continue
+        if name.lower() != country_name.lower() and any(
+                len(w) >= 4 and name[:4].lower() == w[:4].lower() for w in country_name.split()):
+            found[name] = country
+    return found
+
+
 def archive_names(question: str) -> tuple[str, ...]:
     """The archive's names for the countries and regions the question names in another language, in the
     question's order. Names the question already writes as the archive does add nothing and are left out.

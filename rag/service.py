@@ -322,6 +322,8 @@ class Kabar:
         with_topic = search_text(question, history)
         follow_up = with_topic != question
         searched = self._with_resolved_years(with_topic, mode, as_of)
+        # The archive's place names go into the vector too: e5 matches "China Tiongkok" to a passage saying
+        # "Tiongkok" better than "China" alone (seeds: the names in BM25 and the overlap alone changed nothing).
         named = self._with_archive_names(searched, mode)
         candidates, query = self._retrieve(snapshot, named, k, mode, filters, timings, as_of)
         # One read of the cited articles serves the passages and the answer.
@@ -333,7 +335,7 @@ class Kabar:
         yield SearchResult(question=question, passages=passages, timings_ms=dict(timings), searched_for=searched_for)
 
         tick = time.perf_counter()
-        answer_candidates, answer_query = self._answer_candidates(question, searched_for, query, candidates)
+        answer_candidates, answer_query = self._answer_candidates(question, searched, query, candidates)
         said = {turn.answer.strip() for turn in history or [] if turn.answer}
         choice = self.answer_choice(snapshot, answered, answer_query, answer_candidates, articles, avoid=said,
                                     mode=mode, asked=question)
@@ -365,8 +367,8 @@ class Kabar:
                         timings_ms=timings, searched_for=searched_for,
                         confidence=round(choice.confidence, 4) if choice is not None else None)
 
-    def _answer_candidates(self, question: str, searched_for: str | None, query, candidates: list[Candidate]):
-        if searched_for is None:
+    def _answer_candidates(self, question: str, searched: str, query, candidates: list[Candidate]):
+        if searched == question:
             return candidates, query
         # What was searched is not what was asked (the topic came from the conversation, or years
         # were added): the sentence is scored against both, so "how many cities does it connect?"
@@ -384,10 +386,8 @@ class Kabar:
         snapshot = self.snapshot
         as_of = self.archive_date(snapshot)
         searched = self._with_resolved_years(question, mode, as_of)
-        named = self._with_archive_names(searched, mode)
-        candidates, query = self._retrieve(snapshot, named, k, mode, None, {}, as_of)
-        searched_for = named if named != question else None
-        answer_candidates, answer_query = self._answer_candidates(question, searched_for, query, candidates)
+        candidates, query = self._retrieve(snapshot, self._with_archive_names(searched, mode), k, mode, None, {}, as_of)
+        answer_candidates, answer_query = self._answer_candidates(question, searched, query, candidates)
         return self.answer_choice(snapshot, searched, answer_query, answer_candidates, mode=mode, asked=question)
 
     def answer_choice(self, snapshot: Snapshot, question: str, query, candidates: list[Candidate],
