@@ -153,16 +153,33 @@ class E5Tokenizer:
 
     The 4,837-entry normalisation map is applied here in one pass with an index back to the
     original characters (as 4,837 chained `Replace` normalizers it cost 7 ms a pair); the
-    unigram model itself is the `tokenizers` library's. Same ids as the hub tokenizer on the
-    seed texts (embedders.md §4); offsets point at the caller's characters, which span answers need.
+    unigram model itself is SentencePiece's, the library XLM-R's tokenizer was made with, fed the
+    file's 250,002 pieces as a model proto. The `tokenizers` library's Unigram gave the same ids but
+    held 264 MB for its trie; SentencePiece holds ~45 MB. Same ids as the hub tokenizer on the seed
+    texts (embedders.md §4, and tests/rag/reader); offsets point at the caller's characters, which
+    span answers need.
     """
 
     def __init__(self, e5: E5File) -> None:
-        from tokenizers import Tokenizer, models, pre_tokenizers
+        import sentencepiece
+        from sentencepiece import sentencepiece_model_pb2 as model_pb2
 
-        vocab = [(piece, float(score)) for piece, score in zip(e5.pieces, e5.scores)]
-        self._tokenizer = Tokenizer(models.Unigram(vocab, unk_id=e5.special["unk"], byte_fallback=False))
-        self._tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
+        model = model_pb2.ModelProto()
+        model.trainer_spec.model_type = model_pb2.TrainerSpec.UNIGRAM
+        model.trainer_spec.unk_id = e5.special["unk"]
+        # The text arrives normalised (below): SentencePiece only marks word starts with "▁", as XLM-R's did.
+        model.normalizer_spec.name = "identity"
+        model.normalizer_spec.add_dummy_prefix = True
+        model.normalizer_spec.remove_extra_whitespaces = False
+        control = set(e5.special.values()) - {e5.special["unk"]}
+        for number, (text, score) in enumerate(zip(e5.pieces, e5.scores)):
+            piece = model.pieces.add()
+            piece.piece, piece.score = text, float(score)
+            if number == e5.special["unk"]:
+                piece.type = model_pb2.ModelProto.SentencePiece.UNKNOWN
+            elif number in control:
+                piece.type = model_pb2.ModelProto.SentencePiece.CONTROL
+        self._processor = sentencepiece.SentencePieceProcessor(model_proto=model.SerializeToString())
         self._map = {cp: "".join(chr(o) for o in out) for cp, out in e5.normalisation.items()}
         self.bos, self.eos, self.pad = e5.special["bos"], e5.special["eos"], e5.special["pad"]
 
@@ -183,18 +200,28 @@ class E5Tokenizer:
     def encode(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
         """Token ids (no special tokens) and each token's (start, end) in `text`."""
         normalised, origin = self.normalise(text)
+        # Leading spaces make no token of their own (as with the hub tokenizer): the first word's "▁" is implied.
+        lead = len(normalised) - len(normalised.lstrip(" "))
+        normalised, origin = normalised[lead:], origin[lead:]
         if not normalised.strip():
             return [], []
-        encoding = self._tokenizer.encode(normalised, add_special_tokens=False)
-        spans = []
-        for start, end in encoding.offsets:
+        encoded = self._processor.encode(normalised, return_type="proto")
+        # SentencePiece counts UTF-8 bytes; the caller counts characters.
+        char_at: list[int] = []
+        for index, char in enumerate(normalised):
+            char_at.extend([index] * len(char.encode("utf-8")))
+        char_at.append(len(normalised))
+        ids, spans = [], []
+        for piece in encoded.pieces:
+            ids.append(piece.id)
+            start, end = char_at[piece.begin], char_at[piece.end]
             if start >= len(origin):
                 spans.append((len(text), len(text)))
                 continue
             first = origin[start]
             last = origin[max(start, end - 1)] + 1 if end > start else first
             spans.append((first, last))
-        return list(encoding.ids), spans
+        return ids, spans
 
     def encode_many(self, texts: list[str]) -> list[tuple[list[int], list[tuple[int, int]]]]:
         return [self.encode(text) for text in texts]
