@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -129,6 +130,36 @@ def background_z(score: float, query: npt.NDArray[np.float32], background: npt.N
     return (score - float(sims.mean())) / std
 
 
+@dataclass(frozen=True)
+class Judging:
+    """What "does the archive answer?" is judged against when the sentences were scored against something else.
+
+    A question searched with the archive's place names ("… China Tiongkok") scores sentences about China
+    higher, which helps choose among them; but the confidence curve was fitted on the asker's own words, and
+    judged on the named vector it answered questions the archive does not answer ("How many people died in
+    the stabbing in China?" of two articles about China). So the judged sentence's cosine, z-score and word
+    overlap are read against the question as asked (with its years resolved), and names change which
+    sentence answers, never whether the archive answers.
+    """
+
+    query: npt.NDArray[np.float32]
+    cosines: dict[int, float]  # sentence row id → cosine with `query`
+    overlap: Callable[[str], float]
+
+
+def judged_features(signals: SentenceSignals, sentence: ScoredSentence, passage_text: str,
+                    query: npt.NDArray[np.float32], background: npt.NDArray[np.float32], unseen: float,
+                    judging: Judging | None, **reader: float) -> AnswerFeatures:
+    if judging is None:
+        cosine, lexical = sentence.score, max(signals.passage_overlap, signals.overlap)
+    else:
+        query = judging.query
+        cosine = judging.cosines.get(sentence.row.id, sentence.score)
+        lexical = max(judging.overlap(passage_text), judging.overlap(signals.text))
+    return AnswerFeatures(cosine=cosine, z=background_z(cosine, query, background), lexical=lexical, unseen=unseen,
+                          **reader)
+
+
 def sentence_signals(
     candidates: list[Candidate],
     overlap: Callable[[str], float],
@@ -160,6 +191,7 @@ def choose_answer(
     unseen: float = 0.0,
     chooser: SentenceChooser | None = None,
     question: str = "",
+    judging: Judging | None = None,
 ) -> AnswerChoice | None:
     """The best sentence among the top passages, with the features behind its confidence.
 
@@ -176,10 +208,11 @@ def choose_answer(
     # Whether the archive answers at all is judged on the rule's sentence, the one the confidence curve was
     # fitted on: the chooser often prefers a less similar sentence that holds the asked-for name or number,
     # and judging by that sentence's lower cosine refused English questions the archive does answer.
-    judged = found[max(range(len(found)), key=rule.__getitem__)]
+    judged_signals, judged = found[max(range(len(found)), key=rule.__getitem__)]
     _, sentence = found[max(range(len(found)), key=values.__getitem__)]
-    features = AnswerFeatures(cosine=judged[1].score, z=background_z(judged[1].score, query, background),
-                              lexical=max(judged[0].passage_overlap, judged[0].overlap), unseen=unseen)
+    judged_chunk = candidates[judged_signals.passage_rank - 1].chunk
+    features = judged_features(judged_signals, judged, text_of(judged_chunk.article_id, judged_chunk.start,
+                                                               judged_chunk.end), query, background, unseen, judging)
     return AnswerChoice(article_id=sentence.row.article_id, start=sentence.row.start, end=sentence.row.end,
                         features=features, confidence=calibration.confidence(features),
                         considered=[signals for signals, _ in found])
@@ -213,6 +246,7 @@ def choose_answer_with_reader(
     reader_confidence: bool = False,
     answer_head=None,
     chooser_question: str | None = None,
+    judging: Judging | None = None,
 ) -> AnswerChoice | None:
     """The sentence the reader rates highest (its logit, weighed by how Indonesian the question is), plus
     what is known without reading: the chooser's score × `chooser_weight`, or without a chooser the hand-set
@@ -225,6 +259,7 @@ def choose_answer_with_reader(
     `answer_head` (with a chooser): what reading adds is the head's score over the reader's sentence vector,
     logit and passage logit (rag/reader/head.py), not the logit alone.
     `chooser_question`: the question as the chooser reads it (with the archive's place names), when not `question`.
+    `judging`: what whether to answer is judged against, when not what the sentences were scored against.
     """
     from rag.reader.read import Passage as ReadPassage
 
@@ -288,9 +323,10 @@ def choose_answer_with_reader(
         # without a reader: judged on the reader's choice, belebele's answerable questions were refused
         # .165 (EN) / .285 (ID) of the time instead of .104 / .211.
         judged_signals, judged = max(found, key=lambda pair: hand_rule(pair[0]))
-        features = AnswerFeatures(cosine=judged.score, z=background_z(judged.score, query, background),
-                                  lexical=max(judged_signals.passage_overlap, judged_signals.overlap), unseen=unseen,
-                                  reader=logit, reader_passage=passage_logit)
+        judged_chunk = top[judged_signals.passage_rank - 1].chunk
+        features = judged_features(judged_signals, judged, _with_title(articles[judged_chunk.article_id],
+                                                                      judged_chunk.start, judged_chunk.end),
+                                   query, background, unseen, judging, reader=logit, reader_passage=passage_logit)
     span_start = span_end = None
     # Short answers only where the reader is trusted: its span head has seen Indonesian questions only,
     # and a wrong headline misleads more than none (English seed questions got dates for places).

@@ -1,13 +1,13 @@
 """Country and region names in the asker's language, and what the archive calls them.
 
 An English question about "China" and "Central Asia" shares no word with the Indonesian passage
-that says "Tiongkok" and "Asia Tengah"; a Russian one says "Китая", a Chinese one "中国". The
-vectors bridge that gap, but BM25, the rare-word overlap and the chooser's "does this sentence
-name something the question does not" all read words: to them the passage's "Tiongkok" is a
-new name, so a topical sentence naming the country looks like an answer. Country and region
-names are the entities news questions name most, and CLDR (through Babel, already installed)
-has them in every language, so the question is searched with the archive's names appended,
-as `_with_resolved_years` appends years. A nation's adjective ("Chinese", "китайский") counts as its
+that says "Tiongkok" and "Asia Tengah"; a Russian one says "Китая", a Chinese one "中国". BM25, the
+rare-word overlap and the chooser's "does this sentence name something the question does not" read
+words, and to them the passage's "Tiongkok" is a new name; the vectors bridge languages, but e5
+still matches "… China … Tiongkok" to that passage better than "China" alone (measured: most of
+the gain is the vector's, docs/quality-experiments.md). Country and region names are the entities
+news questions name most, and CLDR (through Babel) has them in every language, so the question is
+searched with the archive's names appended, as `_with_resolved_years` appends years. A nation's adjective ("Chinese", "китайский") counts as its
 country's name where CLDR's language names show it (see `_nation_adjectives`).
 """
 
@@ -94,7 +94,6 @@ def _names() -> tuple[_Name, ...]:
     return tuple(sorted(names.values(), key=lambda n: -n.length))
 
 
-@functools.lru_cache(maxsize=1024)  # one ask reads a question's names three times (search, overlap, chooser)
 def _nation_adjectives(language: str) -> dict[str, str]:
     """"Chinese", "Kazakh", "китайский": a nation's language named after its country doubles as its adjective
     ("the Chinese foreign minister"). CLDR has no adjectives, but it has language names, each language's
@@ -124,6 +123,7 @@ def _nation_adjectives(language: str) -> dict[str, str]:
     return found
 
 
+@functools.lru_cache(maxsize=1024)  # one ask reads a question's names three times (search, overlap, chooser)
 def archive_names(question: str) -> tuple[str, ...]:
     """The archive's names for the countries and regions the question names in another language, in the
     question's order. Names the question already writes as the archive does add nothing and are left out.

@@ -22,9 +22,10 @@ from index.directory import IndexCorruptError, IndexDirectory, IndexOutdatedErro
 from index.manifest import EmbedderMismatchError, EmbedderRecord
 from index.snapshot import CommitWatcher, Snapshot, SnapshotError, recorded_embedder
 from rag.answer import (
-    AnswerChoice,
     UNCALIBRATED,
+    AnswerChoice,
     Calibration,
+    Judging,
     choose_answer,
     choose_answer_with_reader,
     load_calibrations,
@@ -408,10 +409,12 @@ class Kabar:
         # The archive's names for the places the question names in another language count as its words when
         # overlap is measured and when the chooser asks whether a sentence names something new; how foreign
         # the question is (`unseen`, the reader's trust) stays a property of the asker's own words.
-        named_tokens = tokens(self._with_archive_names(question, mode))
+        named = self._with_archive_names(question, mode)
+        named_tokens = tokens(named)
         chooser_question = self._with_archive_names(asked or question, mode)
         if articles is None:
             articles = snapshot.store.get_articles([c.chunk.article_id for c in top])
+        judging = self._judging(snapshot, question, question_tokens, top) if named != question else None
 
         if avoid:
             # Never answer a follow-up with the answer the reader already has.
@@ -432,7 +435,7 @@ class Kabar:
                 similarity_calibration=self.calibration, chooser=chooser,
                 chooser_weight=self.settings.reader_chooser_weight,
                 reader_confidence=self.settings.reader_confidence,
-                answer_head=self.answer_head if chooser is not None else None)
+                answer_head=self.answer_head if chooser is not None else None, judging=judging)
 
         def text_of(article_id: str, start: int, end: int) -> str:
             article = articles[article_id]
@@ -443,7 +446,16 @@ class Kabar:
         return choose_answer(top, query, self.reference_vectors, self.calibration,
                              overlap=lambda text: terms.overlap(named_tokens, text), text_of=text_of,
                              top_passages=ANSWER_PASSAGES, unseen=terms.unseen(question_tokens),
-                             chooser=chooser, question=chooser_question)
+                             chooser=chooser, question=chooser_question, judging=judging)
+
+    def _judging(self, snapshot: Snapshot, question: str, question_tokens: list[str], top: list[Candidate]) -> Judging:
+        """Whether to answer a question searched with place names is judged on its own words (rag.answer.Judging)."""
+        query = self.embedder.encode_queries([question])[0]
+        ids = [s.row.id for candidate in top for s in candidate.sentences]
+        cosines = (snapshot.sentence_vectors.vectors_for(ids) @ query.reshape(-1)).tolist() if ids else []
+        terms = self._term_statistics(snapshot)
+        return Judging(query=query, cosines=dict(zip(ids, cosines)),
+                       overlap=lambda text: terms.overlap(question_tokens, text))
 
     @staticmethod
     def _term_statistics(snapshot: Snapshot) -> TermStatistics:

@@ -66,3 +66,26 @@ def test_the_default_embedder_uses_the_shipped_reference_vectors():
     vectors = reference_vectors(Refusing())
     assert vectors.shape == (400, 384)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-2)
+
+
+def test_whether_to_answer_is_judged_on_the_asker_s_words_when_the_search_added_names():
+    """A question searched as "… China Tiongkok" scores the sentence against that; the confidence reads the
+    cosine, z-score and overlap against the question as asked (rag.answer.Judging)."""
+    from index.records import SentenceRow
+    from rag.answer import Judging, judged_features
+    from rag.chooser import SentenceSignals
+    from rag.retrieve import ScoredSentence
+
+    rng = np.random.default_rng(1)
+    background = rng.normal(size=(20, 4)).astype(np.float32)
+    named_query, asked_query = np.eye(4, dtype=np.float32)[0], np.eye(4, dtype=np.float32)[1]
+    sentence = ScoredSentence(row=SentenceRow(id=7, article_id="a", start=0, end=30), score=0.9)
+    signals = SentenceSignals(text="Tiongkok membuka pasar baru.", cosine=0.9, bonus=0.0, overlap=0.8,
+                              passage_rank=1, passage_score=0.9, passage_overlap=0.6, lead=False)
+
+    plain = judged_features(signals, sentence, "passage", named_query, background, 0.7, None)
+    assert (plain.cosine, plain.lexical) == (0.9, 0.8)
+    judging = Judging(query=asked_query, cosines={7: 0.4}, overlap=lambda text: 0.1 if "Tiongkok" in text else 0.0)
+    judged = judged_features(signals, sentence, "passage", named_query, background, 0.7, judging, reader=1.5)
+    assert (judged.cosine, judged.lexical, judged.unseen, judged.reader) == (0.4, 0.1, 0.7, 1.5)
+    assert judged.z == background_z(0.4, asked_query, background)
