@@ -147,15 +147,16 @@ class Judging:
     overlap: Callable[[str], float]
 
 
-def judged_features(signals: SentenceSignals, sentence: ScoredSentence, passage_text: str,
+def judged_features(signals: SentenceSignals, sentence: ScoredSentence, passage_text: Callable[[], str],
                     query: npt.NDArray[np.float32], background: npt.NDArray[np.float32], unseen: float,
                     judging: Judging | None, **reader: float) -> AnswerFeatures:
+    """The confidence curve's inputs for the judged sentence; `passage_text` is read only when judging asks."""
     if judging is None:
         cosine, lexical = sentence.score, max(signals.passage_overlap, signals.overlap)
     else:
         query = judging.query
         cosine = judging.cosines.get(sentence.row.id, sentence.score)
-        lexical = max(judging.overlap(passage_text), judging.overlap(signals.text))
+        lexical = max(judging.overlap(passage_text()), judging.overlap(signals.text))
     return AnswerFeatures(cosine=cosine, z=background_z(cosine, query, background), lexical=lexical, unseen=unseen,
                           **reader)
 
@@ -210,9 +211,9 @@ def choose_answer(
     # and judging by that sentence's lower cosine refused English questions the archive does answer.
     judged_signals, judged = found[max(range(len(found)), key=rule.__getitem__)]
     _, sentence = found[max(range(len(found)), key=values.__getitem__)]
-    judged_chunk = candidates[judged_signals.passage_rank - 1].chunk
-    features = judged_features(judged_signals, judged, text_of(judged_chunk.article_id, judged_chunk.start,
-                                                               judged_chunk.end), query, background, unseen, judging)
+    chunk = candidates[judged_signals.passage_rank - 1].chunk
+    features = judged_features(judged_signals, judged, lambda: text_of(chunk.article_id, chunk.start, chunk.end),
+                               query, background, unseen, judging)
     return AnswerChoice(article_id=sentence.row.article_id, start=sentence.row.start, end=sentence.row.end,
                         features=features, confidence=calibration.confidence(features),
                         considered=[signals for signals, _ in found])
@@ -324,9 +325,10 @@ def choose_answer_with_reader(
         # .165 (EN) / .285 (ID) of the time instead of .104 / .211.
         judged_signals, judged = max(found, key=lambda pair: hand_rule(pair[0]))
         judged_chunk = top[judged_signals.passage_rank - 1].chunk
-        features = judged_features(judged_signals, judged, _with_title(articles[judged_chunk.article_id],
-                                                                      judged_chunk.start, judged_chunk.end),
-                                   query, background, unseen, judging, reader=logit, reader_passage=passage_logit)
+        features = judged_features(
+            judged_signals, judged,
+            lambda: _with_title(articles[judged_chunk.article_id], judged_chunk.start, judged_chunk.end),
+            query, background, unseen, judging, reader=logit, reader_passage=passage_logit)
     span_start = span_end = None
     # Short answers only where the reader is trusted: its span head has seen Indonesian questions only,
     # and a wrong headline misleads more than none (English seed questions got dates for places).

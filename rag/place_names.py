@@ -94,6 +94,19 @@ def _names() -> tuple[_Name, ...]:
     return tuple(sorted(names.values(), key=lambda n: -n.length))
 
 
+@functools.lru_cache(maxsize=1)
+def _names_by_key() -> tuple[dict[str, list[_Name]], list[_Name]]:
+    """Word-keyed names by their key, and the CJK ones (found by substring); each list longest first."""
+    by_key: dict[str, list[_Name]] = {}
+    cjk: list[_Name] = []
+    for name in _names():
+        if _CJK.search(name.key):
+            cjk.append(name)
+        else:
+            by_key.setdefault(name.key, []).append(name)
+    return by_key, cjk
+
+
 def _nation_adjectives(language: str) -> dict[str, str]:
     """"Chinese", "Kazakh", "китайский": a nation's language named after its country doubles as its adjective
     ("the Chinese foreign minister"). CLDR has no adjectives, but it has language names, each language's
@@ -132,11 +145,12 @@ def archive_names(question: str) -> tuple[str, ...]:
     taken: list[tuple[int, int]] = []
     lowered = question.lower()
     words = _WORD.findall(question)
+    by_key, cjk = _names_by_key()
     keys = set(words) | {w[:3].lower() for w in words if _CYRILLIC.search(w)}
-    has_cjk = bool(_CJK.search(question))
-    for name in _names():
-        if not (name.key in keys or (has_cjk and name.key in question)):
-            continue
+    candidates = [name for key in keys for name in by_key.get(key, ())]
+    if _CJK.search(question):
+        candidates += [name for name in cjk if name.key in question]
+    for name in sorted(candidates, key=lambda n: -n.length):
         for match in name.pattern.finditer(question):
             if any(match.start() < end and start < match.end() for start, end in taken):
                 continue  # inside a longer name already read ("Asia" of "Central Asia")

@@ -250,10 +250,10 @@ class Kabar:
         timings: dict[str, float] = {}
         with self._damage_guard(snapshot):
             as_of = as_of or self.archive_date(snapshot)
-            searched = self._with_archive_names(self._with_resolved_years(question, mode, as_of), mode)
-            candidates = self._retrieve(snapshot, searched, k, mode, filters, timings, as_of)[0]
+            _, named = self._search_texts(question, mode, as_of)
+            candidates = self._retrieve(snapshot, named, k, mode, filters, timings, as_of)[0]
             return SearchResult(question=question, passages=self._passages(snapshot, candidates), timings_ms=timings,
-                                searched_for=searched if searched != question else None)
+                                searched_for=named if named != question else None)
 
     def ask(self, question: str, k: int = 5, mode: str = "default", filters: Filters | None = None,
             history: list[Turn] | None = None, as_of: dt.date | None = None, generate: bool = True) -> AskResult:
@@ -322,10 +322,7 @@ class Kabar:
         as_of = as_of or self.archive_date(snapshot)
         with_topic = search_text(question, history)
         follow_up = with_topic != question
-        searched = self._with_resolved_years(with_topic, mode, as_of)
-        # The archive's place names go into the vector too: e5 matches "China Tiongkok" to a passage saying
-        # "Tiongkok" better than "China" alone (seeds: the names in BM25 and the overlap alone changed nothing).
-        named = self._with_archive_names(searched, mode)
+        searched, named = self._search_texts(with_topic, mode, as_of)
         candidates, query = self._retrieve(snapshot, named, k, mode, filters, timings, as_of)
         # One read of the cited articles serves the passages and the answer.
         articles = snapshot.store.get_articles([c.chunk.article_id for c in candidates])
@@ -386,8 +383,8 @@ class Kabar:
         question = self.validate(question, k, mode)
         snapshot = self.snapshot
         as_of = self.archive_date(snapshot)
-        searched = self._with_resolved_years(question, mode, as_of)
-        candidates, query = self._retrieve(snapshot, self._with_archive_names(searched, mode), k, mode, None, {}, as_of)
+        searched, named = self._search_texts(question, mode, as_of)
+        candidates, query = self._retrieve(snapshot, named, k, mode, None, {}, as_of)
         answer_candidates, answer_query = self._answer_candidates(question, searched, query, candidates)
         return self.answer_choice(snapshot, searched, answer_query, answer_candidates, mode=mode, asked=question)
 
@@ -414,7 +411,7 @@ class Kabar:
         chooser_question = self._with_archive_names(asked or question, mode)
         if articles is None:
             articles = snapshot.store.get_articles([c.chunk.article_id for c in top])
-        judging = self._judging(snapshot, question, question_tokens, top) if named != question else None
+        judging = self._judging(snapshot, terms, question, question_tokens, top) if named != question else None
 
         if avoid:
             # Never answer a follow-up with the answer the reader already has.
@@ -448,12 +445,12 @@ class Kabar:
                              top_passages=ANSWER_PASSAGES, unseen=terms.unseen(question_tokens),
                              chooser=chooser, question=chooser_question, judging=judging)
 
-    def _judging(self, snapshot: Snapshot, question: str, question_tokens: list[str], top: list[Candidate]) -> Judging:
+    def _judging(self, snapshot: Snapshot, terms: TermStatistics, question: str, question_tokens: list[str],
+                 top: list[Candidate]) -> Judging:
         """Whether to answer a question searched with place names is judged on its own words (rag.answer.Judging)."""
         query = self.embedder.encode_queries([question])[0]
         ids = [s.row.id for candidate in top for s in candidate.sentences]
         cosines = (snapshot.sentence_vectors.vectors_for(ids) @ query.reshape(-1)).tolist() if ids else []
-        terms = self._term_statistics(snapshot)
         return Judging(query=query, cosines=dict(zip(ids, cosines)),
                        overlap=lambda text: terms.overlap(question_tokens, text))
 
@@ -504,9 +501,19 @@ class Kabar:
             years |= {timeframe.after, timeframe.after + 1}
         return f"{text} {' '.join(str(y) for y in sorted(years))}" if years else text
 
+    def _search_texts(self, question: str, mode: str, as_of: dt.date) -> tuple[str, str]:
+        """The question with its years resolved, and that with the archive's place names too: what is searched.
+
+        The names go into the vector as well as into BM25 and the overlap: e5 matches "China Tiongkok" to a
+        passage saying "Tiongkok" better than "China" alone (on the seeds, the names in the word signals alone
+        changed nothing).
+        """
+        searched = self._with_resolved_years(question, mode, as_of)
+        return searched, self._with_archive_names(searched, mode)
+
     @staticmethod
     def _with_archive_names(text: str, mode: str) -> str:
-        """"China" is searched as "China Tiongkok" too: BM25 and word overlap read the archive's words."""
+        """"China" is also "Tiongkok" (rag/place_names.py), in modes with the names stage."""
         if "names" not in Pipeline.parse(mode).stages:
             return text
         return with_archive_names(text)

@@ -83,9 +83,9 @@ def test_whether_to_answer_is_judged_on_the_asker_s_words_when_the_search_added_
     signals = SentenceSignals(text="Tiongkok membuka pasar baru.", cosine=0.9, bonus=0.0, overlap=0.8,
                               passage_rank=1, passage_score=0.9, passage_overlap=0.6, lead=False)
 
-    plain = judged_features(signals, sentence, "passage", named_query, background, 0.7, None)
+    plain = judged_features(signals, sentence, lambda: "passage", named_query, background, 0.7, None)
     assert (plain.cosine, plain.lexical) == (0.9, 0.8)
     judging = Judging(query=asked_query, cosines={7: 0.4}, overlap=lambda text: 0.1 if "Tiongkok" in text else 0.0)
-    judged = judged_features(signals, sentence, "passage", named_query, background, 0.7, judging, reader=1.5)
+    judged = judged_features(signals, sentence, lambda: "passage", named_query, background, 0.7, judging, reader=1.5)
     assert (judged.cosine, judged.lexical, judged.unseen, judged.reader) == (0.4, 0.1, 0.7, 1.5)
     assert judged.z == background_z(0.4, asked_query, background)
