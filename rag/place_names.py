@@ -136,30 +136,48 @@ def _nation_adjectives(language: str) -> dict[str, str]:
     return found
 
 
+def _places(text: str) -> list[tuple[int, int, str]]:
+    """Where the text names a country or region in another language: (start, end, the archive's name), in
+    order, longest names first where they overlap."""
+    taken: list[tuple[int, int, str]] = []
+    words = _WORD.findall(text)
+    by_key, cjk = _names_by_key()
+    keys = set(words) | {w[:3].lower() for w in words if _CYRILLIC.search(w)}
+    candidates = [name for key in keys for name in by_key.get(key, ())]
+    if _CJK.search(text):
+        candidates += [name for name in cjk if name.key in text]
+    read: list[tuple[int, int]] = []
+    for name in sorted(candidates, key=lambda n: -n.length):
+        for match in name.pattern.finditer(text):
+            if any(match.start() < end and start < match.end() for start, end in read):
+                continue  # inside a longer name already read ("Asia" of "Central Asia")
+            read.append(match.span())
+            if not _part_of_a_longer_name(text, match.start()):  # "Michael Jordan" is not Jordan
+                taken.append((match.start(), match.end(), name.archive_name))
+    return sorted(taken)
+
+
 @functools.lru_cache(maxsize=1024)  # one ask reads a question's names three times (search, overlap, chooser)
 def archive_names(question: str) -> tuple[str, ...]:
     """The archive's names for the countries and regions the question names in another language, in the
     question's order. Names the question already writes as the archive does add nothing and are left out.
     """
-    found: dict[str, int] = {}
-    taken: list[tuple[int, int]] = []
     lowered = question.lower()
-    words = _WORD.findall(question)
-    by_key, cjk = _names_by_key()
-    keys = set(words) | {w[:3].lower() for w in words if _CYRILLIC.search(w)}
-    candidates = [name for key in keys for name in by_key.get(key, ())]
-    if _CJK.search(question):
-        candidates += [name for name in cjk if name.key in question]
-    for name in sorted(candidates, key=lambda n: -n.length):
-        for match in name.pattern.finditer(question):
-            if any(match.start() < end and start < match.end() for start, end in taken):
-                continue  # inside a longer name already read ("Asia" of "Central Asia")
-            taken.append(match.span())
-            if _part_of_a_longer_name(question, match.start()):
-                continue  # "Michael Jordan" is not Jordan
-            if name.archive_name.lower() not in lowered:
-                found.setdefault(name.archive_name, match.start())
-    return tuple(sorted(found, key=found.__getitem__))
+    found = [name for _, _, name in _places(question) if name.lower() not in lowered]
+    return tuple(dict.fromkeys(found))
+
+
+@functools.lru_cache(maxsize=1024)  # a claim's names are looked up once per cited sentence
+def in_archive_names(text: str) -> str:
+    """The text with each country and region it names in another language written as the archive writes it:
+    "China-Central Asia" → "Tiongkok-Asia Tengah". A generated English answer names places as English does;
+    checking it against the Indonesian passage it cites needs the passage's spelling (rag/generate/claims.py).
+    """
+    pieces, at = [], 0
+    for start, end, name in _places(text):
+        pieces += [text[at:start], name]
+        at = end
+    return "".join(pieces) + text[at:]
 
 
 def _part_of_a_longer_name(question: str, start: int) -> bool:

@@ -7,8 +7,10 @@ A claim is one sentence of the answer with its [n] markers. It is supported when
    without case and accents, allowing small spelling changes ("Kirgistan" / "Kyrgyzstan"). A wrong name
    in a fluent sentence is the classic hallucination, and sentence similarity alone does not see it.
    Names are compared as strings, not by the embedder: on e5, "Kyrgyzstan" is as close to "Kazakhstan"
-   (0.93) and "Russia" to "Kazakhstan" (0.89) as "China" is to "Tiongkok" (0.87). So a model must keep
-   the passage's own names (the prompt asks it to); an exonym ("China" for "Tiongkok") is flagged;
+   (0.93) and "Russia" to "Kazakhstan" (0.89) as "China" is to "Tiongkok" (0.87). Countries and regions
+   named as the answer's language names them ("China", "Central Asia") are also looked for as the archive
+   writes them ("Tiongkok", "Asia Tengah"), through CLDR's names (rag/place_names.py), since an answer in
+   the asker's language should name places as that language does; other names must be the passage's own;
 3. says the same thing: the claim's embedding is far closer to it than to a fixed set of unrelated
    reference sentences (a z-score, so one threshold serves every embedder and language; e5 is
    cross-lingual, so an English claim is compared with an Indonesian sentence directly).
@@ -26,6 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+
+from rag.place_names import in_archive_names
 
 MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
@@ -108,6 +112,12 @@ def names_in(claim: str) -> list[str]:
 
 
 def _has_name(name: str, words: set[str], folded_text: str = "") -> bool:
+    archive_spelling = in_archive_names(name)
+    return _has_spelling(name, words, folded_text) or (
+        archive_spelling != name and _has_spelling(archive_spelling, words, folded_text))
+
+
+def _has_spelling(name: str, words: set[str], folded_text: str) -> bool:
     wanted = _fold(name)
     if re.search(rf"(?<!\w){re.escape(wanted)}(?!\w)", folded_text) or any(w == wanted or (len(wanted) >= 5 and w.startswith(wanted[:5])) for w in words):
         return True

@@ -126,7 +126,7 @@ def test_the_client_caps_concurrency_and_never_shows_its_key():
 
 @pytest.mark.model
 def test_with_e5_claims_in_other_languages_are_checked_against_the_indonesian_source(e5_seed_settings):
-    script = ("The second Tiongkok-Asia Tengah summit will be held in Kazakhstan in 2025 [1]. "
+    script = ("The second China–Central Asia summit will be held in Kazakhstan in 2025 [1]. "
               "第二届中国—中亚峰会将于2025年在哈萨克斯坦举行 [1]。"
               "The summit will be held in Japan in 2025 [1]. "
               "The summit was cancelled because of a severe storm [1]. "
