@@ -308,17 +308,18 @@ def choose_answer_with_reader(
         rank = signals.passage_rank
         passage_values[rank] = max(passage_values.get(rank, -math.inf), value)
         if best is None or value > best[0]:
-            best = (value, top[rank - 1], sentence, logit, passage_logit, span)
+            best = (value, top[rank - 1], signals, sentence, logit, passage_logit, span)
     if best is None:
         return None
-    _, candidate, sentence, logit, passage_logit, span = best
+    _, candidate, chosen_signals, sentence, logit, passage_logit, span = best
     chunk = candidate.chunk
     article = articles[chunk.article_id]
     row = sentence.row
     if reader_confidence:
-        lexical = max(overlap(_with_title(article, chunk.start, chunk.end)), overlap(article.text[row.start:row.end]))
-        features = AnswerFeatures(cosine=sentence.score, z=background_z(sentence.score, query, background),
-                                  lexical=lexical, unseen=unseen, reader=logit, reader_passage=passage_logit)
+        # The reader's curve judges the reader's choice, against the question as asked (`judging`) like the
+        # similarity curve below.
+        features = judged_features(chosen_signals, sentence, lambda: _with_title(article, chunk.start, chunk.end),
+                                   query, background, unseen, judging, reader=logit, reader_passage=passage_logit)
     else:
         # The similarity curve judges whether to answer, on the sentence it was fitted on (the rule's), as
         # without a reader: judged on the reader's choice, belebele's answerable questions were refused
