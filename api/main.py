@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.index_follower import IndexFollower
 from api.limits import BodyLimitMiddleware, RateLimiter, TimeoutMiddleware
 from api.observability import Metrics, RequestObserver, configure_logging
 from api.routes import articles, documents, health, pages, questions
@@ -63,9 +64,13 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     ingestor = Ingestor(service.embedder, Chunker(settings.chunk_size, settings.chunk_overlap),
                         settings.checkpoint_seconds, settings.max_article_bytes, settings.embed_batch)
 
+    follower = IndexFollower(service, settings.follow_seconds, int(settings.log_settle_mb * 1_000_000))
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        follower.start()
         yield
+        follower.stop()
         app.state.jobs.close()
 
     app = FastAPI(

@@ -12,9 +12,9 @@ The canonical article of a group is the first published (the original), then the
 Groups are kept up to date article by article, never recomputed over the archive: the LSH
 buckets of every signature are rows in the store (`lsh_bands`), a new article looks up the
 articles sharing a bucket, checks them, and joins (or merges) their groups. A deleted article
-leaves its group, which gets a new canonical if it was the canonical; groups are not split
-when the deleted article was the only link between two halves (rare, and harmless: the
-halves are still copies of one story).
+leaves its group, whose remaining members are checked pair by pair: where the deleted article
+was the only link between two halves (A copies B, B copies C, A and C too different), the
+halves become two groups, each with its own canonical, so "also reported by" lists only copies.
 """
 
 from __future__ import annotations
@@ -145,18 +145,52 @@ def add_article(store, article_id: str, text: str) -> str | None:
     return canonical
 
 
+# Past this many members, a group is not re-checked pair by pair when one leaves (a wire story
+# re-posted all day): it stays one group, as before the deletion.
+MAX_RECHECKED = 500
+
+
 def remove_article(store, article_id: str) -> None:
-    """Take an article out of the buckets and of its group (before its row goes)."""
+    """Take an article out of the buckets and of its group (before its row goes); split what it held together."""
     store.remove_bands(article_id)
     canonical = store.canonical_of([article_id]).get(article_id)
     store.leave_group(article_id)
     if canonical is None:
         return
     members = store.group_members([canonical])[canonical]
-    if len(members) < 2:
-        for member in members:
-            store.leave_group(member)
-        return
-    if canonical == article_id:
-        order = store.article_order(members)
-        store.set_group(members, min(order, key=order.get))
+    parts = linked_parts(members, store.signatures_of(members)) if len(members) <= MAX_RECHECKED else [members]
+    for part in parts:
+        if len(part) < 2:
+            for member in part:
+                store.leave_group(member)
+            continue
+        order = store.article_order(part)
+        store.set_group(part, min(order, key=order.get))
+
+
+def linked_parts(members: list[str], signatures: dict[str, bytes], threshold: float = THRESHOLD) -> list[list[str]]:
+    """The members grouped by chains of near-duplicate pairs (estimated Jaccard ≥ `threshold`), in `members`' order."""
+    if not members:
+        return []
+    width = NUM_PERM
+    values = np.stack([np.frombuffer(signatures[m], dtype=np.uint64) if m in signatures
+                       else np.full(width, np.iinfo(np.uint64).max, dtype=np.uint64) for m in members])
+    # LeanMinHash.jaccard is the share of equal hash values; all pairs at once.
+    similar = (values[:, None, :] == values[None, :, :]).mean(axis=2) >= threshold
+    for number, member in enumerate(members):
+        if member not in signatures:
+            similar[number, :] = similar[:, number] = False
+    parent = list(range(len(members)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in zip(*np.nonzero(np.triu(similar, k=1))):
+        parent[root(int(j))] = root(int(i))
+    parts: dict[int, list[str]] = {}
+    for number, member in enumerate(members):
+        parts.setdefault(root(number), []).append(member)
+    return list(parts.values())

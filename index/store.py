@@ -120,6 +120,15 @@ class DocumentStore:
     def close(self) -> None:
         self._db.close()
 
+    def __del__(self) -> None:
+        # A snapshot's store goes with its last user (a query may outlive the service's switch to a newer
+        # snapshot), and its read transaction must go with it: Python's sqlite3 connection sits in a reference
+        # cycle with its own statement cache, so without this it stayed open until the cyclic collector ran,
+        # holding the log back (index/wal.py) and, four of them, every reader slot SQLite has.
+        db = getattr(self, "_db", None)
+        if db is not None:
+            db.close()
+
     def commit(self) -> None:
         self._db.commit()
 

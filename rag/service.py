@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index import wal
 from index.directory import IndexCorruptError, IndexDirectory, IndexOutdatedError
 from index.manifest import EmbedderMismatchError, EmbedderRecord
 from index.snapshot import CommitWatcher, Snapshot, SnapshotError, recorded_embedder
@@ -180,6 +181,26 @@ class Kabar:
             except (IndexOutdatedError, IndexCorruptError) as exc:
                 raise IndexUnavailableError(str(exc)) from None
         return self._snapshot
+
+    def settle_log(self, over_bytes: int) -> bool:
+        """Empty the documents database's log once it holds more than `over_bytes` (index/wal.py says why a
+        server that always holds a snapshot must): copy the log back, reopen the same commit so that the held
+        snapshot reads the database alone, then truncate. Waits for nothing; what a query or a commit still
+        needs is left for a later call. True when the log was emptied."""
+        docs = self.directory.docs
+        if wal.log_bytes(docs) <= over_bytes or not wal.copy_back(docs):
+            return False
+        with self._lock:
+            if self._snapshot is None:
+                return False
+            try:
+                fresh = Snapshot(self.directory.path)
+                self._check_embedder(fresh)
+            except (SnapshotError, FileNotFoundError, sqlite3.DatabaseError, EmbedderMismatchError) as exc:
+                log.warning("log not settled: the commit could not be reopened (%s)", exc)
+                return False
+            self._snapshot = fresh  # the old snapshot's read transaction ends with its last query
+        return wal.truncate(docs)
 
     def _docs_stamp(self) -> float:
         try:

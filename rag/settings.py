@@ -147,6 +147,13 @@ class Settings(BaseSettings):
         default=120.0, gt=0, description="During a long ingest, commit at least this often."
     )
 
+    follow_seconds: float = Field(
+        default=2.0, ge=0.0, description="How often a server looks for commits made by another process (`kabar "
+        "ingest` into a served index) and opens them before anyone asks; 0: only when asked.")
+    log_settle_mb: float = Field(
+        default=32.0, gt=0.0, description="Past this size, a server empties the documents database's write-ahead "
+        "log (which the snapshot it holds keeps from starting over; index/wal.py).")
+
     @field_validator("index_dir", "cache_dir")
     @classmethod
     def _expand(cls, value: Path) -> Path:

@@ -166,3 +166,24 @@ def test_the_embedded_engine_offers_what_the_protocol_promises(tmp_path):
     with writer_for(tmp_path) as writer:
         assert not [name for name, value in vars(ArchiveWriter).items()
                     if callable(value) and not name.startswith("_") and not hasattr(writer, name)]
+
+
+def test_a_group_held_together_only_by_the_deleted_article_splits_in_two(tmp_path):
+    """A copies B's first 80 words, C its last 80: both are B's near-duplicates, not each other's. When B goes,
+    A and C are no longer listed as one story."""
+    words = [f"kata{n}" for n in range(100)]
+    fresh = [f"baru{n}" for n in range(40)]
+    middle = " ".join(words)
+    first_part = " ".join(words[:80] + fresh[:20])
+    last_part = " ".join(fresh[20:] + words[20:])
+    ingest(tmp_path, Article(id="b", text=middle, published=dt.date(2025, 3, 1)),
+           Article(id="a", text=first_part, published=dt.date(2025, 3, 2)),
+           Article(id="c", text=last_part, published=dt.date(2025, 3, 3)),
+           Article(id="a2", text=first_part + " (ant)", published=dt.date(2025, 3, 4)),
+           Article(id="c2", text="JAKARTA - " + last_part, published=dt.date(2025, 3, 4)))
+    ids = ["a", "a2", "b", "c", "c2"]
+    assert Snapshot(tmp_path).store.canonical_of(ids) == dict.fromkeys(ids, "b")
+    with writer_for(tmp_path) as writer:
+        writer.delete("b")
+        writer.commit()
+    assert Snapshot(tmp_path).store.canonical_of(ids) == {"a": "a", "a2": "a", "c": "c", "c2": "c"}

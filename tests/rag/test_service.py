@@ -102,3 +102,24 @@ def test_the_next_event_is_the_next_one_after_the_archives_newest_story_not_afte
     assert "2025" in result.searched_for and str(dt.date.today().year + 1) not in result.searched_for
     explicit = hashing_service.ask("where will the next summit be held?", as_of=dt.date(2030, 6, 1))
     assert "2031" in explicit.searched_for
+
+
+def test_a_served_archive_that_another_process_writes_to_keeps_its_log_small(tmp_path):
+    """A server always holds a snapshot; `settle_log` still empties the documents database's log (index/wal.py)
+    while commits come from elsewhere, and the service answers from the newest commit throughout."""
+    from index import wal
+    from tests.index.test_wal import commit_articles
+
+    commit_articles(tmp_path, 0, 5)
+    service = Kabar(Settings(index_dir=tmp_path, cache_dir=tmp_path / "cache", reader="off"))
+    docs = tmp_path / "docs.sqlite"
+    for batch in range(1, 6):
+        commit_articles(tmp_path, batch * 20, 20)
+        assert service.ask("Berita banjir di bandara?").passages  # each question opens the newest commit
+    assert wal.log_bytes(docs) > 1_000_000 and not service.settle_log(over_bytes=100_000_000)
+    held = service.snapshot  # a question still in flight keeps the old snapshot: the log waits for it
+    assert not service.settle_log(over_bytes=0) and wal.log_bytes(docs) > 0
+    del held
+    assert service.settle_log(over_bytes=0) and wal.log_bytes(docs) == 0
+    commit_articles(tmp_path, 900, 1)
+    assert service.snapshot.manifest.articles == 106 and service.article("a900") is not None
