@@ -24,6 +24,7 @@ class IndexFollower:
         self.log_limit_bytes = log_limit_bytes
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kabar-index-follower", daemon=True)
+        self._last_failure: str | None = None
 
     def start(self) -> None:
         if self.seconds > 0:
@@ -45,5 +46,8 @@ class IndexFollower:
         while not self._stop.wait(self.seconds):
             try:
                 self.look()
-            except Exception:  # a look must never end the thread: the next one may succeed
-                log.exception("index follower: look failed")
+                self._last_failure = None
+            except Exception as exc:  # a look must never end the thread: the next one may succeed
+                if str(exc) != self._last_failure:  # once per problem, not every few seconds
+                    log.exception("index follower: look failed")
+                self._last_failure = str(exc)

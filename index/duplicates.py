@@ -172,14 +172,9 @@ def linked_parts(members: list[str], signatures: dict[str, bytes], threshold: fl
     """The members grouped by chains of near-duplicate pairs (estimated Jaccard ≥ `threshold`), in `members`' order."""
     if not members:
         return []
-    width = NUM_PERM
-    values = np.stack([np.frombuffer(signatures[m], dtype=np.uint64) if m in signatures
-                       else np.full(width, np.iinfo(np.uint64).max, dtype=np.uint64) for m in members])
-    # LeanMinHash.jaccard is the share of equal hash values; all pairs at once.
-    similar = (values[:, None, :] == values[None, :, :]).mean(axis=2) >= threshold
-    for number, member in enumerate(members):
-        if member not in signatures:
-            similar[number, :] = similar[:, number] = False
+    signed = [number for number, member in enumerate(members) if member in signatures]
+    values = np.stack([np.frombuffer(signatures[members[number]], dtype=np.uint64) for number in signed]) \
+        if signed else np.zeros((0, NUM_PERM), dtype=np.uint64)
     parent = list(range(len(members)))
 
     def root(i: int) -> int:
@@ -188,8 +183,11 @@ def linked_parts(members: list[str], signatures: dict[str, bytes], threshold: fl
             i = parent[i]
         return i
 
-    for i, j in zip(*np.nonzero(np.triu(similar, k=1))):
-        parent[root(int(j))] = root(int(i))
+    # LeanMinHash.jaccard is the share of equal hash values; one member against the later ones at a time.
+    for row, number in enumerate(signed):
+        similar = (values[row + 1:] == values[row]).mean(axis=1) >= threshold
+        for other in np.nonzero(similar)[0]:
+            parent[root(signed[row + 1 + int(other)])] = root(number)
     parts: dict[int, list[str]] = {}
     for number, member in enumerate(members):
         parts.setdefault(root(number), []).append(member)
