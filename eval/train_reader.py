@@ -333,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="passage: sentences compete within each passage (the shipped reader); question: one "
                         "softmax over the sentences of all of a question's passages and 'none' (measured: not better "
                         "in the pipeline after 78 min; docs/quality-experiments.md)")
+    parser.add_argument("--passage-pooling", choices=["mean", "first"], default="mean",
+                        help="what the 'does this passage answer' head reads: the mean of the tokens, or the first token "
+                        "(the shipped reader's; its head never learned, docs/quality-experiments.md)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                         help="CPU threads (torch's own default is the physical cores: 1 on this 2-vCPU machine)")
@@ -367,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"examples: {len(data.train)} train, {len(data.dev)} dev ({time.time() - started:.0f} s to build)")
     e5 = read_e5_file()
     tokenizer = E5Tokenizer(e5)
-    model = ReaderModel(e5, args.layers)
+    model = ReaderModel(e5, args.layers, args.passage_pooling)
     model.load_e5(e5)
     model.to(device)
     heads = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
@@ -430,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = {"layers": args.layers, "batch": args.batch, "lr": args.lr, "head_lr": args.lr * 10,
                 "epochs": args.epochs, "steps": step, "total_steps": total_steps, "stopped_by": stopped_by,
                 "seed": args.seed, "code_switch": args.code_switch, "dev_percent": DEV_PERCENT, "loss": args.loss,
+                "passage_pooling": args.passage_pooling,
                 "sets": args.sets, "limit": args.limit, "train_examples": len(data.train),
                 "dev_examples": len(data.dev), "counts": data.counts}
     machine = {"device": device, "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),

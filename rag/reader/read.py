@@ -91,6 +91,8 @@ class Reader:
         try:
             self.config = json.loads(config_path.read_text(encoding="utf-8"))
             layers = int(self.config["settings"]["layers"])
+            # Readers trained before the choice existed read the passage off the first token.
+            passage_pooling = str(self.config["settings"].get("passage_pooling", "first"))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ReaderLoadError(f"{config_path} is not a reader config: {exc}") from exc
         expected = self.config.get("sha256")
@@ -112,7 +114,10 @@ class Reader:
             torch.set_num_threads(threads)
         self._torch = torch
         self.tokenizer = E5Tokenizer(e5)
-        model = ReaderModel(e5, layers)
+        try:
+            model = ReaderModel(e5, layers, passage_pooling)
+        except ValueError as exc:
+            raise ReaderLoadError(f"{config_path}: {exc}") from exc
         missing, unexpected = model.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
         missing = [m for m in missing if "word_embeddings" not in m]
         if missing or unexpected:

@@ -130,8 +130,10 @@ def test_training_runs_end_to_end_on_a_tiny_subset(tmp_path):
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     config = json.loads((out / "config.json").read_text())
     assert config["settings"]["layers"] == 2 and config["settings"]["steps"] >= 1
+    assert config["settings"]["passage_pooling"] == "mean"  # the shipped reader's config says nothing: "first"
     assert set(config["dev"]) <= {"tydiqa_id", "facqa"} and "Training time" in (out / "MODEL_CARD.md").read_text()
-    reader = Reader(out)  # what it wrote loads
+    reader = Reader(out)  # what it wrote loads, with the head it was trained with
+    assert reader.model.passage_pooling == "mean"
     assert reader.read("siapa?", [Passage(None, "Budi pergi ke pasar.", [(0, 20)])])
 
 
