@@ -55,7 +55,8 @@ def signature(text: str) -> np.ndarray | None:
 def duplicate_groups(
     signatures: dict[str, np.ndarray], articles: dict[str, SignedArticle], threshold: float = THRESHOLD
 ) -> dict[str, str]:
-    """article id → canonical article id, for every article that belongs to a group of two or more."""
+    """article id → canonical article id, for every article that belongs to a group of two or more.
+    Regroups what remains of a group when one of its members is deleted (`remove_article`)."""
     # A lower LSH threshold than the verdict: LSH misses some pairs near its threshold, the exact check does not.
     lsh = MinHashLSH(threshold=threshold - 0.15, num_perm=NUM_PERM)
     hashes = {key: LeanMinHash(seed=1, hashvalues=values, scheme=SCHEME) for key, values in signatures.items()}
@@ -147,7 +148,7 @@ def add_article(store, article_id: str, text: str) -> str | None:
 
 # Past this many members, a group is not re-checked pair by pair when one leaves (a wire story
 # re-posted all day): it stays one group, as before the deletion.
-MAX_RECHECKED = 500
+MAX_RECHECKED = 100
 
 
 def remove_article(store, article_id: str) -> None:
@@ -158,37 +159,16 @@ def remove_article(store, article_id: str) -> None:
     if canonical is None:
         return
     members = store.group_members([canonical])[canonical]
-    parts = linked_parts(members, store.signatures_of(members)) if len(members) <= MAX_RECHECKED else [members]
-    for part in parts:
-        if len(part) < 2:
-            for member in part:
-                store.leave_group(member)
-            continue
-        order = store.article_order(part)
-        store.set_group(part, min(order, key=order.get))
-
-
-def linked_parts(members: list[str], signatures: dict[str, bytes], threshold: float = THRESHOLD) -> list[list[str]]:
-    """The members grouped by chains of near-duplicate pairs (estimated Jaccard ≥ `threshold`), in `members`' order."""
-    if not members:
-        return []
-    signed = [number for number, member in enumerate(members) if member in signatures]
-    values = np.stack([np.frombuffer(signatures[members[number]], dtype=np.uint64) for number in signed]) \
-        if signed else np.zeros((0, NUM_PERM), dtype=np.uint64)
-    parent = list(range(len(members)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    # LeanMinHash.jaccard is the share of equal hash values; one member against the later ones at a time.
-    for row, number in enumerate(signed):
-        similar = (values[row + 1:] == values[row]).mean(axis=1) >= threshold
-        for other in np.nonzero(similar)[0]:
-            parent[root(signed[row + 1 + int(other)])] = root(number)
-    parts: dict[int, list[str]] = {}
-    for number, member in enumerate(members):
-        parts.setdefault(root(number), []).append(member)
-    return list(parts.values())
+    order = store.article_order(members)
+    if len(members) > MAX_RECHECKED:
+        store.set_group(members, min(order, key=order.get))
+        return
+    # The remaining members regrouped as a batch would group them: chains of near-duplicate pairs.
+    signatures = {member: np.frombuffer(blob, dtype=np.uint64) for member, blob in store.signatures_of(members).items()}
+    articles = {member: SignedArticle(member, -length, published) for member, (published, length, _) in order.items()}
+    regrouped = duplicate_groups(signatures, articles)
+    for member in members:
+        if member not in regrouped:
+            store.leave_group(member)
+    for head in set(regrouped.values()):
+        store.set_group([member for member in members if regrouped.get(member) == head], head)

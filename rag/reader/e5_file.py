@@ -206,11 +206,14 @@ class E5Tokenizer:
         if not normalised.strip():
             return [], []
         encoded = self._processor.encode(normalised, return_type="proto")
-        # SentencePiece counts UTF-8 bytes; the caller counts characters.
-        char_at: list[int] = []
-        for index, char in enumerate(normalised):
-            char_at.extend([index] * len(char.encode("utf-8")))
-        char_at.append(len(normalised))
+        # SentencePiece counts UTF-8 bytes; the caller counts characters (the same in ASCII text, most passages).
+        if normalised.isascii():
+            char_at: list[int] | range = range(len(normalised) + 1)
+        else:
+            char_at = []
+            for index, char in enumerate(normalised):
+                char_at.extend([index] * len(char.encode("utf-8")))
+            char_at.append(len(normalised))
         ids, spans = [], []
         for piece in encoded.pieces:
             ids.append(piece.id)
