@@ -12,13 +12,20 @@ LABEL is `gold` (answerable ⇒ 1, unanswerable ⇒ 0, the default), `negative` 
 
 The logistic fit gives the direction; `--refuse` sets the operating point: the curve's bias is
 moved so that the served threshold (`KABAR_MIN_ANSWER_CONFIDENCE`, 0.5) refuses that share of
-the fitted unanswerable questions, and no more answerable ones than that costs.
+the fitted unanswerable questions, and no more answerable ones than that costs. `--answerable-refused`
+sets it from the other side: that share of the fitted answerable questions is refused, and as many
+unanswerable ones as the curve can tell apart at that cost (what a user of a question set with
+held-back questions asks for: "at most 10 % of answerable questions refused").
+
+`--without FILE` leaves out the questions a file lists (by id): fitting on a reader's training questions
+only, `--without rag/data/reader/dev/tydiqa_id.jsonl` keeps its dev questions for checking the curve.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 from pathlib import Path
 
@@ -27,7 +34,6 @@ import numpy as np
 from rag.answer import CALIBRATION_FILE, Calibration
 from rag.service import Kabar
 from rag.settings import Settings
-
 
 SIMILARITY_FEATURES = 4  # cosine, z, lexical, unseen; a reader adds its sentence and passage logits
 
@@ -75,25 +81,35 @@ def operating_bias(negative_logits: np.ndarray, refuse: float) -> float:
     return -float(np.quantile(negative_logits, refuse))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--case", action="append", required=True)
-    parser.add_argument("--write", action="store_true", help="store the curve in rag/calibration.json")
-    parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--features", default=None,
-                        help="comma-separated subset of " + ",".join(n[2:] for n in FEATURE_NAMES)
-                        + " (default: all the service has); the others get weight 0")
-    parser.add_argument("--refuse", type=float, default=0.8,
-                        help="share of the unanswerable questions the 0.5 threshold refuses (default 0.8)")
-    args = parser.parse_args(argv)
-    rng = random.Random(args.seed)
-    rows: list[tuple[list[float], int]] = []
+def answerable_bias(positive_logits: np.ndarray, refused: float) -> float:
+    """How much to add to the fitted logit so that `refused` of the answerable questions fall below 0.5."""
+    if not 0.0 < refused < 1.0:
+        raise SystemExit("--answerable-refused must be between 0 and 1")
+    if len(positive_logits) == 0:
+        raise SystemExit("no answerable questions to set the operating point on")
+    return -float(np.quantile(positive_logits, refused))
+
+
+def question_ids(paths: list[str]) -> set[str]:
+    ids: set[str] = set()
+    for path in paths:
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                ids.add(str(json.loads(line)["id"]))
+    return ids
+
+
+def collect_cases(cases: list[str], left_out: set[str], rng: random.Random
+                  ) -> tuple[str | None, list[str], list[tuple[list[float], int, int]]]:
+    """Every case's questions through the service: (calibration key, case names, (features, label, case))."""
+    rows: list[tuple[list[float], int, int]] = []
     key = None
-    names = []
-    for case in args.case:
+    names: list[str] = []
+    for number, case in enumerate(cases):
         index_dir, spec = case.split("=", 1)
         path, label_mode, limit = parse_case_spec(spec)
         questions = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+        questions = [q for q in questions if str(q["id"]) not in left_out]
         if label_mode == "answerable":
             questions, label_mode = [q for q in questions if q["gold_doc_ids"]], "gold"
         rng.shuffle(questions)
@@ -107,7 +123,42 @@ def main(argv: list[str] | None = None) -> int:
         source = Path(path).parent.name if Path(path).stem == "questions" else Path(path).stem
         names.append(f"{source}@{Path(index_dir).name}({label_mode},{len(got)})")
         print(f"{names[-1]}: positives {sum(l for _, l in got)}, negatives {sum(1 - l for _, l in got)}")
-        rows.extend(got)
+        rows.extend((features, label, number) for features, label in got)
+    return key, names, rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--case", action="append", required=True)
+    parser.add_argument("--write", action="store_true", help="store the curve in rag/calibration.json")
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--features", default=None,
+                        help="comma-separated subset of " + ",".join(n[2:] for n in FEATURE_NAMES)
+                        + " (default: all the service has); the others get weight 0")
+    parser.add_argument("--refuse", type=float, default=0.8,
+                        help="share of the unanswerable questions the 0.5 threshold refuses (default 0.8)")
+    parser.add_argument("--answerable-refused", type=float, default=None,
+                        help="instead of --refuse: the share of the answerable questions the 0.5 threshold refuses")
+    parser.add_argument("--without", action="append", default=[],
+                        help="a question file whose questions (by id) are left out of every case")
+    parser.add_argument("--rows", type=Path, default=None,
+                        help="keep the collected features in this file, and reuse them when the cases are the same "
+                        "(collecting runs every question through the service; fitting takes a second)")
+    args = parser.parse_args(argv)
+    rng = random.Random(args.seed)
+    left_out = question_ids(args.without)
+    # The same cases read by another reader or embedder are other features.
+    asked = {"cases": args.case, "without": sorted(left_out), "seed": args.seed,
+             "models": [os.environ.get(name, "") for name in ("KABAR_READER", "KABAR_EMBEDDER")]}
+    kept = json.loads(args.rows.read_text(encoding="utf-8")) if args.rows and args.rows.exists() else None
+    if kept is not None and kept["asked"] == asked:
+        key, names, rows = kept["key"], kept["names"], [(r[0], r[1], r[2]) for r in kept["rows"]]
+        print(f"features of {len(rows)} questions from {args.rows}")
+    else:
+        key, names, rows = collect_cases(args.case, left_out, rng)
+        if args.rows:
+            args.rows.write_text(json.dumps({"asked": asked, "key": key, "names": names, "rows": rows}),
+                                 encoding="utf-8")
 
     from sklearn.linear_model import LogisticRegression
 
@@ -124,10 +175,15 @@ def main(argv: list[str] | None = None) -> int:
         features = chosen
     model = LogisticRegression(class_weight="balanced", C=10.0, max_iter=1000).fit(x, y)
     logits = model.decision_function(x)
-    shift = operating_bias(logits[y == 0], args.refuse)
+    if args.answerable_refused is not None:
+        shift = answerable_bias(logits[y == 1], args.answerable_refused)
+        operating_point = f"answerable refused {args.answerable_refused:.2f}"
+    else:
+        shift = operating_bias(logits[y == 0], args.refuse)
+        operating_point = f"refuse {args.refuse:.2f}"
     weights = {name: 0.0 for name in FEATURE_NAMES} | dict(zip(features, (float(w) for w in model.coef_[0])))
     curve = Calibration(**weights, bias=float(model.intercept_[0]) + shift,
-                        fitted_on="; ".join(names) + f"; refuse {args.refuse:.2f}")
+                        fitted_on="; ".join(names) + f"; {operating_point}")
     probabilities = 1.0 / (1.0 + np.exp(-(logits + shift)))
     print(json.dumps(curve.model_dump(), indent=2))
     print("threshold  answerable-refused  unanswerable-answered")
@@ -135,6 +191,13 @@ def main(argv: list[str] | None = None) -> int:
         refused = float(np.mean(probabilities[y == 1] < threshold))
         answered = float(np.mean(probabilities[y == 0] >= threshold))
         print(f"{threshold:9.1f}  {refused:18.3f}  {answered:21.3f}")
+    case_of = np.array([r[2] for r in rows])
+    print("at 0.5, per case: answerable refused / unanswerable refused")
+    for number, name in enumerate(names):
+        here = case_of == number
+        shares = [f"{np.mean(probabilities[here & (y == label)] < 0.5):.3f}" if np.any(here & (y == label)) else "-"
+                  for label in (1, 0)]
+        print(f"  {name}: {shares[0]} / {shares[1]}")
     if args.write:
         target = Path(__file__).resolve().parent.parent / "rag" / CALIBRATION_FILE
         stored = json.loads(target.read_text(encoding="utf-8")) if target.exists() else {}

@@ -243,7 +243,8 @@ def question_softmax(logits, sentence_labels, sentence_valid, group, torch):
     return total / max(questions, 1)
 
 
-def losses(out, sentence_labels, sentence_valid, start, end, passage, group, torch, per_question: bool = False):
+def losses(out, sentence_labels, sentence_valid, start, end, passage, group, torch, per_question: bool = False,
+           passage_weight: float = 0.5):
     """`per_question`: one softmax over all passages of a question and "none" (question_softmax); otherwise a
     softmax over the sentences of each answering passage (the shipped reader's recipe)."""
     F = torch.nn.functional
@@ -261,7 +262,7 @@ def losses(out, sentence_labels, sentence_valid, start, end, passage, group, tor
             listwise = 0.5 * F.cross_entropy(logits[has].masked_fill(~sentence_valid[has], -1e4), target)
         span_loss = (F.cross_entropy(out["start"][has], start[has]) + F.cross_entropy(out["end"][has], end[has])) / 2
     passage_loss = F.binary_cross_entropy_with_logits(out["passage"], passage)
-    total = sentence_loss + listwise + span_loss + 0.5 * passage_loss
+    total = sentence_loss + listwise + span_loss + passage_weight * passage_loss
     return total, {"sentence": sentence_loss.item(), "listwise": listwise.item(), "span": span_loss.item(),
                    "passage": passage_loss.item()}
 
@@ -312,6 +313,31 @@ def evaluate(model, examples: list[Example], tokenizer, torch, batch_size: int =
             "questions": len(answerable) + len(unanswerable)}
 
 
+def start_from(model, directory: Path, layers: int, passage_pooling: str) -> dict:
+    """Load a trained reader's layers and heads into `model`; what the new reader's card says it started from.
+
+    Two runs, not one longer one: the first teaches the sentence and span heads from e5's layers; the passage head
+    over the mean of the tokens learns slowly beside them (loss .58 after 1,087 steps) and needs a second pass at a
+    higher rate and full weight, which would unsettle the other heads from the start.
+    """
+    from safetensors.torch import load_file
+
+    config_path, weights_path = directory / "config.json", directory / "reader.safetensors"
+    if not config_path.is_file() or not weights_path.is_file():
+        raise ValueError(f"--init {directory}: not a reader folder (needs config.json and reader.safetensors)")
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    trained = config.get("settings", {})
+    if int(trained.get("layers", -1)) != layers or trained.get("passage_pooling", "first") != passage_pooling:
+        raise ValueError(f"--init {directory}: a {trained.get('layers')}-layer reader with passage pooling "
+                         f"{trained.get('passage_pooling', 'first')!r}; this run asks for {layers} and {passage_pooling!r}")
+    state = {k: v.float() for k, v in load_file(str(weights_path)).items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or [m for m in missing if "word_embeddings" not in m]:
+        raise ValueError(f"--init {directory}: its weights do not fit this reader")
+    return {"path": str(directory), "sha256": config.get("sha256", ""), "command": trained.get("command", ""),
+            "steps": trained.get("steps"), "training_minutes": config.get("machine", {}).get("training_minutes")}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.train_reader", description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", type=Path, default=Path("../shared/datasets"))
@@ -336,6 +362,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--passage-pooling", choices=["mean", "first"], default="mean",
                         help="what the 'does this passage answer' head reads: the mean of the tokens, or the first token "
                         "(the shipped reader's; its head never learned, docs/quality-experiments.md)")
+    parser.add_argument("--init", type=Path, default=None,
+                        help="start from a reader this command trained (its folder) instead of e5's own layers: a "
+                        "second, shorter run that teaches its 'does this passage answer' head (see the README)")
+    parser.add_argument("--head-lr", type=float, default=None, help="the heads' learning rate (default: 10 × --lr)")
+    parser.add_argument("--passage-lr", type=float, default=None,
+                        help="the passage head's learning rate (default: --head-lr)")
+    parser.add_argument("--passage-weight", type=float, default=0.5,
+                        help="weight of the 'does this passage answer' loss beside the sentence and span losses")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                         help="CPU threads (torch's own default is the physical cores: 1 on this 2-vCPU machine)")
@@ -372,11 +406,22 @@ def main(argv: list[str] | None = None) -> int:
     tokenizer = E5Tokenizer(e5)
     model = ReaderModel(e5, args.layers, args.passage_pooling)
     model.load_e5(e5)
+    init = None
+    if args.init is not None:
+        try:
+            init = start_from(model, args.init, args.layers, args.passage_pooling)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        log(f"starting from the reader at {args.init} (sha256 {init['sha256'][:12]}…)")
     model.to(device)
-    heads = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
+    head_lr = args.head_lr if args.head_lr is not None else args.lr * 10
+    passage_lr = args.passage_lr if args.passage_lr is not None else head_lr
+    heads = [p for n, p in model.named_parameters() if not n.startswith(("encoder.", "passage."))]
+    passage_head = [p for n, p in model.named_parameters() if n.startswith("passage.")]
     body = [p for n, p in model.named_parameters() if n.startswith("encoder.")]
-    optimizer = torch.optim.AdamW([{"params": body, "lr": args.lr}, {"params": heads, "lr": args.lr * 10}],
-                                  weight_decay=0.01)
+    optimizer = torch.optim.AdamW([{"params": body, "lr": args.lr}, {"params": heads, "lr": head_lr},
+                                   {"params": passage_head, "lr": passage_lr}], weight_decay=0.01)
     if args.loss == "question":
         batches = batches_of(data.train, args.batch)
     else:
@@ -405,7 +450,8 @@ def main(argv: list[str] | None = None) -> int:
         tensors = [t.to(device) if hasattr(t, "to") else t for t in collate(batch, tokenizer, torch)[:-1]]
         ids, mask, sentence_of, n, labels, valid, start, end, passage, group = tensors
         out = model(ids, mask, sentence_of, n)
-        loss, parts = losses(out, labels, valid, start, end, passage, group, torch, per_question=args.loss == "question")
+        loss, parts = losses(out, labels, valid, start, end, passage, group, torch, per_question=args.loss == "question",
+                             passage_weight=args.passage_weight)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -430,7 +476,10 @@ def main(argv: list[str] | None = None) -> int:
     metrics = {name: evaluate(model, [e for e in data.dev if e.set_name == name], tokenizer, torch)
                for name in data.counts}
     log(f"dev: {json.dumps(metrics)}")
-    settings = {"layers": args.layers, "batch": args.batch, "lr": args.lr, "head_lr": args.lr * 10,
+    command = "python -m eval.train_reader " + " ".join(argv if argv is not None else sys.argv[1:])
+    settings = {"layers": args.layers, "batch": args.batch, "lr": args.lr, "head_lr": head_lr,
+                "passage_lr": passage_lr, "passage_weight": args.passage_weight, "init": init,
+                "command": command.strip(),
                 "epochs": args.epochs, "steps": step, "total_steps": total_steps, "stopped_by": stopped_by,
                 "seed": args.seed, "code_switch": args.code_switch, "dev_percent": DEV_PERCENT, "loss": args.loss,
                 "passage_pooling": args.passage_pooling,
@@ -447,7 +496,6 @@ def main(argv: list[str] | None = None) -> int:
                                                encoding="utf-8")
     from eval.reader_card import write_card
 
-    command = "python -m eval.train_reader " + " ".join(argv if argv is not None else sys.argv[1:])
     write_card(args.out, command.strip())
     log(f"wrote {args.out} ({training_seconds / 60:.1f} min of training)")
     return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eval.calibrate import main, operating_bias, parse_case_spec
+from eval.calibrate import answerable_bias, main, operating_bias, parse_case_spec
 from tests.conftest import SUMMIT_ARTICLE, build_index
 
 
@@ -16,6 +16,14 @@ def test_the_operating_point_refuses_the_asked_share_of_unanswerable_questions()
     logits = np.linspace(-3.0, 3.0, 101)
     for refuse in (0.5, 0.8, 0.95):
         assert np.mean(logits + operating_bias(logits, refuse) < 0) == pytest.approx(refuse, abs=0.011)
+
+
+def test_the_operating_point_can_be_set_by_the_share_of_answerable_questions_refused():
+    logits = np.linspace(-3.0, 3.0, 101)
+    for refused in (0.05, 0.1, 0.3):
+        assert np.mean(logits + answerable_bias(logits, refused) < 0) == pytest.approx(refused, abs=0.011)
+    with pytest.raises(SystemExit, match="between 0 and 1"):
+        answerable_bias(logits, 1.0)
 
 
 @pytest.mark.parametrize("refuse", [0.0, 1.0, 1.5])
@@ -58,3 +66,39 @@ def test_the_command_fits_on_answerable_and_foreign_questions_without_writing(tm
     assert set(curve) >= {"w_cosine", "w_z", "w_lexical", "w_unseen", "bias"}
     assert "refuse 0.50" in curve["fitted_on"]
     assert (Path(__file__).resolve().parents[2] / "rag" / "calibration.json").read_text() == shipped
+
+
+def test_questions_listed_in_a_without_file_are_left_out_and_collected_features_are_reused(
+        tmp_path: Path, cache_dir: Path, capsys, monkeypatch):
+    settings = build_index(tmp_path / "index", "hashing", cache_dir)
+    monkeypatch.setenv("KABAR_CACHE_DIR", str(cache_dir))
+    questions = tmp_path / "ours" / "questions.jsonl"
+    questions.parent.mkdir()
+    asked = ["Di mana KTT Tiongkok-Asia Tengah 2025?", "Which country hosts the 2025 summit?",
+             "Siapa presiden Kazakhstan?"]
+    questions.write_text("".join(json.dumps({"id": f"a{i}", "question": q, "gold_doc_ids": [SUMMIT_ARTICLE]}) + "\n"
+                                 for i, q in enumerate(asked)))
+    held = tmp_path / "held.jsonl"
+    held.write_text(json.dumps({"id": "a2", "question": asked[2], "gold_doc_ids": [SUMMIT_ARTICLE]}) + "\n")
+    foreign = tmp_path / "theirs" / "questions.jsonl"
+    foreign.parent.mkdir()
+    foreign.write_text("".join(json.dumps({"id": f"f{i}", "question": q, "gold_doc_ids": ["elsewhere"]}) + "\n"
+                               for i, q in enumerate(["Berapa harga beras di Surabaya?",
+                                                      "Who won the football cup in Brazil?"])))
+    rows = tmp_path / "rows.json"
+    arguments = ["--case", f"{settings.index_dir}={questions}", "--case", f"{settings.index_dir}={foreign}:negative",
+                 "--without", str(held), "--rows", str(rows), "--answerable-refused", "0.5"]
+    assert main(arguments) == 0
+    first = capsys.readouterr().out
+    assert "ours@index(gold,2): positives 2, negatives 0" in first
+    assert "answerable refused 0.50" in first
+    assert "per case" in first and "ours@index(gold,2): " in first.split("per case")[1]
+    stored = json.loads(rows.read_text())
+    assert len(stored["rows"]) == 4
+    assert main(arguments) == 0
+    second = capsys.readouterr().out
+    assert "features of 4 questions from" in second
+    assert second.split("features of 4 questions from")[1].split("\n", 1)[1] == first.split("negatives 2\n", 1)[1]
+    # Other cases are collected again, not read from the file.
+    assert main(arguments[:4] + ["--rows", str(rows)]) == 0
+    assert "ours@index(gold,3): positives 3" in capsys.readouterr().out

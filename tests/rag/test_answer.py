@@ -89,3 +89,47 @@ def test_whether_to_answer_is_judged_on_the_asker_s_words_when_the_search_added_
     judged = judged_features(signals, sentence, lambda: "passage", named_query, background, 0.7, judging, reader=1.5)
     assert (judged.cosine, judged.lexical, judged.unseen, judged.reader) == (0.4, 0.1, 0.7, 1.5)
     assert judged.z == background_z(0.4, asked_query, background)
+
+
+def test_the_reader_s_curve_reads_the_best_passage_logit_of_all_passages_read():
+    """Whether the archive answers is asked of every passage the reader read: a question whose answer sits in
+    the second passage is not refused because the first passage, which holds the chosen sentence, does not."""
+    from types import SimpleNamespace
+
+    from index.records import ChunkRow, SentenceRow
+    from rag.answer import Calibration, choose_answer_with_reader
+    from rag.reader.read import Reading
+    from rag.retrieve import Candidate, ScoredSentence
+
+    articles = {name: SimpleNamespace(title=None, text="Satu kalimat di sini. Kalimat kedua di sana.")
+                for name in ("a", "b")}
+    candidates = [Candidate(chunk=ChunkRow(id=number, article_id=name, ordinal=0, start=0, end=43), score=0.9,
+                            sentences=[ScoredSentence(row=SentenceRow(id=2 * number, article_id=name, start=0, end=21),
+                                                      score=0.85),
+                                       ScoredSentence(row=SentenceRow(id=2 * number + 1, article_id=name, start=22,
+                                                                      end=43), score=0.8)])
+                  for number, name in enumerate(("a", "b"))]
+
+    class Reader:
+        def __init__(self, passage_logits):
+            self.passage_logits = passage_logits
+
+        def read(self, question, passages):
+            return [Reading(passage_logit=logit, sentence_logits=[3.0 - number, -1.0], spans=[None, None],
+                            vectors=[np.zeros(4), np.zeros(4)])
+                    for number, logit in enumerate(self.passage_logits)]
+
+    curve = Calibration(w_cosine=0.0, w_z=0.0, w_reader_passage=1.0, bias=0.0)
+    background = np.random.default_rng(0).normal(size=(10, 4)).astype(np.float32)
+
+    def choose(passage_logits):
+        return choose_answer_with_reader(
+            candidates, np.ones(4, dtype=np.float32), background, curve, overlap=lambda text: 0.0, articles=articles,
+            reader=Reader(passage_logits), question="Di mana?", cosine_weight=0.0, top_passages=2,
+            reader_confidence=True)
+
+    answered = choose([-2.0, 1.5])
+    assert answered.article_id == "a"  # the first passage's first sentence has the best logit
+    assert answered.features.reader_passage == 1.5
+    assert answered.confidence == curve.confidence(answered.features) > 0.8
+    assert choose([-2.0, -3.0]).confidence < 0.2

@@ -126,7 +126,7 @@ def test_training_runs_end_to_end_on_a_tiny_subset(tmp_path):
     out = tmp_path / "reader"
     run = subprocess.run([sys.executable, "-m", "eval.train_reader", "--datasets", str(data), "--out", str(out),
                           "--work", str(tmp_path / "work"), "--layers", "2", "--batch", "4", "--epochs", "1"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+                         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     config = json.loads((out / "config.json").read_text())
     assert config["settings"]["layers"] == 2 and config["settings"]["steps"] >= 1
@@ -135,6 +135,24 @@ def test_training_runs_end_to_end_on_a_tiny_subset(tmp_path):
     reader = Reader(out)  # what it wrote loads, with the head it was trained with
     assert reader.model.passage_pooling == "mean"
     assert reader.read("siapa?", [Passage(None, "Budi pergi ke pasar.", [(0, 20)])])
+
+    # The second run starts from the first reader's weights and says so on its card.
+    second = tmp_path / "reader2"
+    run = subprocess.run([sys.executable, "-m", "eval.train_reader", "--datasets", str(data), "--out", str(second),
+                          "--work", str(tmp_path / "work2"), "--layers", "2", "--batch", "4", "--epochs", "1",
+                          "--init", str(out), "--passage-lr", "1e-3", "--passage-weight", "1"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    settings = json.loads((second / "config.json").read_text())["settings"]
+    assert settings["init"]["sha256"] == config["sha256"]
+    assert (settings["passage_lr"], settings["passage_weight"]) == (1e-3, 1.0)
+    assert config["sha256"][:12] in (second / "MODEL_CARD.md").read_text()
+    assert Reader(second).read("siapa?", [Passage(None, "Budi pergi ke pasar.", [(0, 20)])])
+    # A reader of another shape is refused with a message, not half-loaded.
+    wrong = subprocess.run([sys.executable, "-m", "eval.train_reader", "--datasets", str(data), "--out",
+                            str(tmp_path / "reader3"), "--work", str(tmp_path / "work3"), "--layers", "3",
+                            "--init", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert wrong.returncode == 2 and "2-layer reader" in wrong.stderr
 
 
 def test_reranking_by_the_reader_puts_the_answering_passage_first(e5_seed_settings):
