@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     left_out = question_ids(args.without)
     # The same cases read by another reader or embedder are other features.
     asked = {"cases": args.case, "without": sorted(left_out), "seed": args.seed,
-             "models": [os.environ.get(name, "") for name in ("KABAR_READER", "KABAR_EMBEDDER")]}
+             "models": [os.environ.get(name, "") for name in ("KABAR_READER", "KABAR_EMBEDDER", "KABAR_READER_INT8")]}
     kept = json.loads(args.rows.read_text(encoding="utf-8")) if args.rows and args.rows.exists() else None
     if kept is not None and kept["asked"] == asked:
         key, names, rows = kept["key"], kept["names"], [(r[0], r[1], r[2]) for r in kept["rows"]]
