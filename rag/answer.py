@@ -322,7 +322,7 @@ def choose_answer_with_reader(
     # Whether to answer is judged on the sentence the similarity curve was fitted on (the rule's), as without a
     # reader: judged on the reader's choice, belebele's answerable questions were refused .165 (EN) / .285 (ID) of
     # the time instead of .104 / .211. The reader's curve reads the same features plus the reader's logit for
-    # its choice and its best passage logit (the combination checked on tydiqa's dev questions, docs/quality-...).
+    # its choice and its best passage logit (docs/quality-experiments.md, session (f)).
     judged_signals, judged = max(found, key=lambda pair: hand_rule(pair[0]))
     judged_chunk = top[judged_signals.passage_rank - 1].chunk
     features = judged_features(
