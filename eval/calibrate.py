@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from eval.questions import load_questions
 from rag.answer import CALIBRATION_FILE, Calibration
 from rag.service import Kabar
 from rag.settings import Settings
@@ -87,16 +88,11 @@ def answerable_bias(positive_logits: np.ndarray, refused: float) -> float:
         raise SystemExit("--answerable-refused must be between 0 and 1")
     if len(positive_logits) == 0:
         raise SystemExit("no answerable questions to set the operating point on")
-    return -float(np.quantile(positive_logits, refused))
+    return operating_bias(positive_logits, refused)
 
 
 def question_ids(paths: list[str]) -> set[str]:
-    ids: set[str] = set()
-    for path in paths:
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                ids.add(str(json.loads(line)["id"]))
-    return ids
+    return {str(question.id) for path in paths for question in load_questions(Path(path))}
 
 
 def collect_cases(cases: list[str], left_out: set[str], rng: random.Random

@@ -308,15 +308,15 @@ def choose_answer_with_reader(
     for number, ((signals, sentence), value_known) in enumerate(zip(found, known)):
         if id(sentence) not in read:
             continue
-        logit, span, passage_logit, _ = read[id(sentence)]
+        logit, span, _, _ = read[id(sentence)]
         value = trust * reading_adds[id(sentence)] + value_known
         rank = signals.passage_rank
         passage_values[rank] = max(passage_values.get(rank, -math.inf), value)
         if best is None or value > best[0]:
-            best = (value, top[rank - 1], signals, sentence, logit, passage_logit, span)
+            best = (value, top[rank - 1], sentence, logit, span)
     if best is None:
         return None
-    _, candidate, _, sentence, logit, _, span = best
+    _, candidate, sentence, logit, span = best
     chunk = candidate.chunk
     row = sentence.row
     # Whether to answer is judged on the sentence the similarity curve was fitted on (the rule's), as without a
