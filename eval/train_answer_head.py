@@ -16,6 +16,7 @@ alone and the chooser plus the reader's logit. belebele_id_en, seeds and xlsum_i
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -113,6 +114,39 @@ def collect(datasets: Path, sets: tuple[str, ...], settings, limit: int | None, 
     return asked, fitted_for
 
 
+def save_rows(path: Path, asked: list[Asked], fitted_for: FittedFor, key: dict) -> None:
+    """Keep what the questions gave (minutes of reading) so that head settings can be tried in seconds."""
+    sizes = np.asarray([len(a.chooser) for a in asked], dtype=np.int64)
+    meta = {"key": key, "reader_directory": str(fitted_for.reader_directory),
+            "reader_sha256": fitted_for.reader_sha256, "chooser": fitted_for.chooser,
+            "questions": [[a.set_name, a.part, a.answerable, a.trust] for a in asked]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:  # np.savez would add ".npz" to a name without it
+        np.savez_compressed(
+            handle, meta=np.asarray(json.dumps(meta)), sizes=sizes,
+            chooser=np.concatenate([a.chooser for a in asked]),
+            logits=np.concatenate([a.logits for a in asked]), passage=np.concatenate([a.passage_logits for a in asked]),
+            vectors=np.concatenate([a.vectors for a in asked]), right=np.concatenate([a.right for a in asked]))
+
+
+def load_rows(path: Path, key: dict) -> tuple[list[Asked], FittedFor] | None:
+    """The kept questions, or None when they were asked of another reader, chooser, set list or precision."""
+    if not path.is_file():
+        return None
+    with np.load(path) as stored:
+        meta = json.loads(str(stored["meta"]))
+        if meta["key"] != key:
+            return None
+        bounds = np.concatenate([[0], np.cumsum(stored["sizes"])])
+        columns = {name: stored[name] for name in ("chooser", "logits", "passage", "vectors", "right")}
+    asked = []
+    for (set_name, part, answerable, trust), start, end in zip(meta["questions"], bounds[:-1], bounds[1:]):
+        asked.append(Asked(set_name, part, answerable, columns["chooser"][start:end], columns["logits"][start:end],
+                           columns["passage"][start:end], columns["vectors"][start:end],
+                           columns["right"][start:end], trust))
+    return asked, FittedFor(Path(meta["reader_directory"]), meta["reader_sha256"], meta["chooser"])
+
+
 def as_tensors(a: Asked) -> dict:
     """One question's inputs to the head, as torch tensors."""
     import torch
@@ -191,16 +225,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", type=Path, help="where the sets' indexes are built (default: reused from .kabar/eval)")
     parser.add_argument("--out", type=Path, help="folder for answer_head.safetensors (default: the reader's own)")
+    parser.add_argument("--rows", type=Path,
+                        help="keep the questions' readings in this file and reuse them while the reader, chooser, "
+                             "sets, limit and precision are the same (trying head settings takes seconds)")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
     from rag.reader.head import save_answer_head
+    from rag.reader.read import WEIGHTS
+    from rag.service import reader_directory
     from rag.settings import Settings
 
     settings = Settings(reader=args.reader, embedder=args.embedder, chooser=args.chooser)
     started = time.time()
-    asked, fitted_for = collect(args.datasets, tuple(args.sets.split(",")), settings, args.limit, print, args.work)
+    reader_folder = reader_directory(settings)
+    weights = reader_folder / WEIGHTS if reader_folder else None
+    key = {"sets": args.sets, "limit": args.limit, "embedder": args.embedder,
+           "reader": hashlib.sha256(weights.read_bytes()).hexdigest() if weights and weights.is_file() else "",
+           "chooser": str(args.chooser or ""), "reader_int8": settings.reader_int8}
+    kept = load_rows(args.rows, key) if args.rows else None
+    if kept is not None:
+        asked, fitted_for = kept
+        print(f"{len(asked)} questions' readings reused from {args.rows}")
+    else:
+        asked, fitted_for = collect(args.datasets, tuple(args.sets.split(",")), settings, args.limit, print,
+                                    args.work)
+        if args.rows:
+            save_rows(args.rows, asked, fitted_for, key)
     training = [a for a in asked if a.part == "train"]
     if not training:
         print("no training question was asked")
@@ -220,10 +272,14 @@ def main(argv: list[str] | None = None) -> int:
                 "questions": sum(a.answerable for a in rows),
                 "chooser": answer_exact(rows, lambda a: a.chooser),
                 "chooser_plus_logit": answer_exact(rows, lambda a: a.chooser + a.trust * a.logits),
-                "head": answer_exact(rows, head_values)}
+                "head": answer_exact(rows, head_values),
+                # no choice among the sentences read can do better: the answer is in none of them
+                "ceiling": round(sum(bool(a.right.any()) for a in rows if a.answerable)
+                                 / max(1, sum(a.answerable for a in rows)), 4)}
     for name, row in metrics.items():
         print(f"{name:18s} answer-exact: chooser {row['chooser']:.3f}  chooser + reader logit "
-              f"{row['chooser_plus_logit']:.3f}  head {row['head']:.3f}  ({row['questions']} answerable questions)")
+              f"{row['chooser_plus_logit']:.3f}  head {row['head']:.3f}  (ceiling {row['ceiling']:.3f}; "
+              f"{row['questions']} answerable questions)")
     tensors = {"hidden.weight": head.hidden.weight.detach().numpy(), "hidden.bias": head.hidden.bias.detach().numpy(),
                "out.weight": head.out.weight.detach().numpy().reshape(-1),
                "out.bias": head.out.bias.detach().numpy(), "read.weight": head.read.detach().numpy()}

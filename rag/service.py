@@ -592,23 +592,29 @@ class Kabar:
         return passages
 
 
+def reader_directory(settings: Settings) -> Path | None:
+    """The folder of the reader the settings name ('bundled': the one shipped in the package), None when off."""
+    choice = settings.reader.strip()
+    if choice.lower() == "off":
+        return None
+    if choice.lower() == "bundled":
+        from importlib import resources
+
+        return Path(str(resources.files("rag").joinpath("data", "reader")))
+    return Path(choice).expanduser()
+
+
 def load_reader(settings: Settings):
     """The reader the settings name, or None when it is off. A named reader that cannot load is an error.
 
     Readers are shared within a process (keyed by folder, weights' mtime and precision): the
     evaluator and tests open many services over one model.
     """
-    choice = settings.reader.strip()
-    if choice.lower() == "off":
+    directory = reader_directory(settings)
+    if directory is None:
         return None
     from rag.reader.read import WEIGHTS, Reader
 
-    if choice.lower() == "bundled":
-        from importlib import resources
-
-        directory = Path(str(resources.files("rag").joinpath("data", "reader")))
-    else:
-        directory = Path(choice).expanduser()
     try:
         stamp = (directory / WEIGHTS).stat().st_mtime_ns
     except OSError:

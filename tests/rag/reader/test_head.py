@@ -85,14 +85,24 @@ def test_fitting_runs_end_to_end_on_a_tiny_subset(tmp_path):
                           "--work", str(tmp_path / "work"), "--out", str(chooser)], **common)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     out = tmp_path / "head"
-    run = subprocess.run([sys.executable, "-m", "eval.train_answer_head", "--datasets", str(data), "--embedder",
-                          "hashing", "--chooser", str(chooser), "--epochs", "2", "--work", str(tmp_path / "work"),
-                          "--out", str(out)], **common)
+    fit = [sys.executable, "-m", "eval.train_answer_head", "--datasets", str(data), "--embedder", "hashing",
+           "--chooser", str(chooser), "--epochs", "2", "--work", str(tmp_path / "work"), "--out", str(out),
+           "--rows", str(tmp_path / "rows.bin")]
+    run = subprocess.run(fit, **common)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     (key,) = json.loads(chooser.read_text())
     head = load_answer_head(out, bundled_sha(), chooser_digest(load_chooser(key, chooser).weights))
     assert head is not None and head.hidden_weight.shape[1] == 384
     assert {"tydiqa_id/train", "facqa/train"} <= set(head.metadata["metrics"])
+    # Refitting from the kept readings asks no question again and fits the same head.
+    again = subprocess.run(fit, **common)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    assert "readings reused from" in again.stdout
+    refit = load_answer_head(out, bundled_sha(), chooser_digest(load_chooser(key, chooser).weights))
+    assert refit.metadata["metrics"] == head.metadata["metrics"]
+    # Readings kept for other sets are not reused.
+    other = subprocess.run(fit[:-2] + ["--sets", "tydiqa_id", "--rows", str(tmp_path / "rows.bin")], **common)
+    assert other.returncode == 0 and "readings reused" not in other.stdout
 
 
 def test_a_service_with_a_damaged_head_refuses_to_start(tmp_path, e5_seed_settings):
