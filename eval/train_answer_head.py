@@ -22,7 +22,9 @@ import os
 import platform
 import random
 import time
+import zipfile
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -133,18 +135,26 @@ def load_rows(path: Path, key: dict) -> tuple[list[Asked], FittedFor] | None:
     """The kept questions, or None when they were asked of another reader, chooser, set list or precision."""
     if not path.is_file():
         return None
-    with np.load(path) as stored:
-        meta = json.loads(str(stored["meta"]))
-        if meta["key"] != key:
-            return None
-        bounds = np.concatenate([[0], np.cumsum(stored["sizes"])])
-        columns = {name: stored[name] for name in ("chooser", "logits", "passage", "vectors", "right")}
+    try:
+        with np.load(path) as stored:
+            meta = json.loads(str(stored["meta"]))
+            if meta["key"] != key:
+                return None
+            bounds = np.concatenate([[0], np.cumsum(stored["sizes"])])
+            columns = {name: stored[name] for name in ("chooser", "logits", "passage", "vectors", "right")}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        print(f"{path} is not a readable file of kept readings ({error}); asking the questions again")
+        return None
     asked = []
     for (set_name, part, answerable, trust), start, end in zip(meta["questions"], bounds[:-1], bounds[1:]):
         asked.append(Asked(set_name, part, answerable, columns["chooser"][start:end], columns["logits"][start:end],
                            columns["passage"][start:end], columns["vectors"][start:end],
                            columns["right"][start:end], trust))
     return asked, FittedFor(Path(meta["reader_directory"]), meta["reader_sha256"], meta["chooser"])
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
 
 
 def as_tensors(a: Asked) -> dict:
@@ -233,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from rag.reader.head import save_answer_head
+    from rag.chooser import CHOOSER_FILE
     from rag.reader.read import WEIGHTS
     from rag.service import reader_directory
     from rag.settings import Settings
@@ -240,10 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(reader=args.reader, embedder=args.embedder, chooser=args.chooser)
     started = time.time()
     reader_folder = reader_directory(settings)
-    weights = reader_folder / WEIGHTS if reader_folder else None
-    key = {"sets": args.sets, "limit": args.limit, "embedder": args.embedder,
-           "reader": hashlib.sha256(weights.read_bytes()).hexdigest() if weights and weights.is_file() else "",
-           "chooser": str(args.chooser or ""), "reader_int8": settings.reader_int8}
+    chooser_file = args.chooser or Path(str(resources.files("rag").joinpath("data", CHOOSER_FILE)))
+    key = {"sets": args.sets, "limit": args.limit, "embedder": args.embedder, "reader_int8": settings.reader_int8,
+           "reader": file_digest(reader_folder / WEIGHTS) if reader_folder else "", "chooser": file_digest(chooser_file)}
     kept = load_rows(args.rows, key) if args.rows else None
     if kept is not None:
         asked, fitted_for = kept

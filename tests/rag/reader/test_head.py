@@ -100,9 +100,13 @@ def test_fitting_runs_end_to_end_on_a_tiny_subset(tmp_path):
     assert "readings reused from" in again.stdout
     refit = load_answer_head(out, bundled_sha(), chooser_digest(load_chooser(key, chooser).weights))
     assert refit.metadata["metrics"] == head.metadata["metrics"]
-    # Readings kept for other sets are not reused.
+    # Readings kept for other sets are not reused, and a damaged file is asked again, not a crash.
     other = subprocess.run(fit[:-2] + ["--sets", "tydiqa_id", "--rows", str(tmp_path / "rows.bin")], **common)
     assert other.returncode == 0 and "readings reused" not in other.stdout
+    (tmp_path / "rows.bin").write_bytes(b"PK\x03\x04 cut short")
+    damaged = subprocess.run(fit, **common)
+    assert damaged.returncode == 0, damaged.stdout[-2000:] + damaged.stderr[-2000:]
+    assert "not a readable file of kept readings" in damaged.stdout
 
 
 def test_a_service_with_a_damaged_head_refuses_to_start(tmp_path, e5_seed_settings):
