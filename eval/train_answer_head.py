@@ -242,8 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
-    from rag.reader.head import save_answer_head
     from rag.chooser import CHOOSER_FILE
+    from rag.reader.head import save_answer_head
     from rag.reader.read import WEIGHTS
     from rag.service import reader_directory
     from rag.settings import Settings
