@@ -237,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="folder for answer_head.safetensors (default: the reader's own)")
     parser.add_argument("--rows", type=Path,
                         help="keep the questions' readings in this file and reuse them while the reader, chooser, "
-                             "sets, limit and precision are the same (trying head settings takes seconds)")
+                             "sets, limit, precision and passages read are the same (trying head settings takes "
+                             "seconds)")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
@@ -253,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     reader_folder = reader_directory(settings)
     chooser_file = args.chooser or Path(str(resources.files("rag").joinpath("data", CHOOSER_FILE)))
     key = {"sets": args.sets, "limit": args.limit, "embedder": args.embedder, "reader_int8": settings.reader_int8,
+           "reader_passages": settings.reader_passages,
            "reader": file_digest(reader_folder / WEIGHTS) if reader_folder else "", "chooser": file_digest(chooser_file)}
     kept = load_rows(args.rows, key) if args.rows else None
     if kept is not None:
