@@ -24,7 +24,6 @@ import random
 import time
 import zipfile
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -132,7 +131,7 @@ def save_rows(path: Path, asked: list[Asked], fitted_for: FittedFor, key: dict) 
 
 
 def load_rows(path: Path, key: dict) -> tuple[list[Asked], FittedFor] | None:
-    """The kept questions, or None when they were asked of another reader, chooser, set list or precision."""
+    """The kept questions, or None when they were read under another `readings_key`."""
     if not path.is_file():
         return None
     try:
@@ -153,8 +152,22 @@ def load_rows(path: Path, key: dict) -> tuple[list[Asked], FittedFor] | None:
     return asked, FittedFor(Path(meta["reader_directory"]), meta["reader_sha256"], meta["chooser"])
 
 
-def file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+def readings_key(args: argparse.Namespace, settings) -> dict:
+    """What kept readings depend on. The reader is named by the sha256 its config records (the one its answer
+    head records, checked against the weights whenever the reader loads); the chooser by its file's bytes."""
+    from rag.chooser import SHIPPED_CHOOSER
+    from rag.reader.read import CONFIG
+    from rag.service import reader_directory
+
+    folder = reader_directory(settings)
+    try:
+        reader = json.loads((folder / CONFIG).read_text(encoding="utf-8")).get("sha256", "") if folder else ""
+    except (OSError, ValueError):
+        reader = ""  # collect() then says what is wrong with the reader
+    chooser = args.chooser.expanduser() if args.chooser else SHIPPED_CHOOSER
+    return {"sets": args.sets, "limit": args.limit, "embedder": args.embedder, "reader_int8": settings.reader_int8,
+            "reader_passages": settings.reader_passages, "reader": reader,
+            "chooser": hashlib.sha256(chooser.read_bytes()).hexdigest() if chooser.is_file() else ""}
 
 
 def as_tensors(a: Asked) -> dict:
@@ -243,19 +256,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
-    from rag.chooser import CHOOSER_FILE
     from rag.reader.head import save_answer_head
-    from rag.reader.read import WEIGHTS
-    from rag.service import reader_directory
     from rag.settings import Settings
 
     settings = Settings(reader=args.reader, embedder=args.embedder, chooser=args.chooser)
     started = time.time()
-    reader_folder = reader_directory(settings)
-    chooser_file = args.chooser or Path(str(resources.files("rag").joinpath("data", CHOOSER_FILE)))
-    key = {"sets": args.sets, "limit": args.limit, "embedder": args.embedder, "reader_int8": settings.reader_int8,
-           "reader_passages": settings.reader_passages,
-           "reader": file_digest(reader_folder / WEIGHTS) if reader_folder else "", "chooser": file_digest(chooser_file)}
+    key = readings_key(args, settings)
     kept = load_rows(args.rows, key) if args.rows else None
     if kept is not None:
         asked, fitted_for = kept

@@ -27,6 +27,7 @@ from pydantic import BaseModel
 from rag.answer_types import EVIDENCE, KINDS, Kind, asked_kind, offered
 
 CHOOSER_FILE = "chooser.json"
+SHIPPED_CHOOSER = resources.files("rag").joinpath("data", CHOOSER_FILE)
 BASE_FEATURES = ("cosine", "bonus", "passage_score", "first_passage", "passage_rank", "overlap", "passage_overlap",
                  "novelty", "lead", "log_length", "overlap_unseen", "passage_overlap_unseen", "bigrams",
                  "cosine_rank", "overlap_rank", "bigrams_rank")
@@ -127,11 +128,11 @@ def load_chooser(embedder_key: str, path: Path | None = None) -> SentenceChooser
     The hand-set rule then chooses: the chooser's cosine weights mean nothing for another embedder.
     """
     where = str(path) if path is not None else f"rag/data/{CHOOSER_FILE}"
-    if path is None and not resources.files("rag").joinpath("data", CHOOSER_FILE).is_file():
+    if path is None and not SHIPPED_CHOOSER.is_file():
         return None  # none fitted yet (the training command's first run)
     try:
         text = (Path(path).expanduser().read_text(encoding="utf-8") if path is not None
-                else resources.files("rag").joinpath("data", CHOOSER_FILE).read_text(encoding="utf-8"))
+                else SHIPPED_CHOOSER.read_text(encoding="utf-8"))
         fitted = json.loads(text)
         if not isinstance(fitted, dict):
             raise ValueError("not a JSON object of weights per embedder")
