@@ -194,8 +194,12 @@ def batches_of(examples: list[Example], size: int) -> list[list[Example]]:
     return batches
 
 
-def collate(batch: list[Example], tokenizer, torch):
-    """Training tensors for a batch; the encoded inputs come last (the evaluation reads their offsets)."""
+def collate(batch: list[Example], tokenizer, torch, null_span: bool = False):
+    """Training tensors for a batch; the encoded inputs come last (the evaluation reads their offsets).
+
+    `null_span`: a passage that does not answer (or whose answer lies past the token window) gets its span on the
+    first token, as SQuAD 2.0 readers do, so that the best span's logit is measured against "no span here";
+    otherwise such passages teach the span head nothing."""
     from rag.reader.encoding import batch_tensors, encode_pair
 
     inputs = [encode_pair(tokenizer, e.question, e.title, e.text, e.sentences) for e in batch]
@@ -209,6 +213,8 @@ def collate(batch: list[Example], tokenizer, torch):
     group = torch.tensor([numbers.setdefault(e.group, len(numbers)) for e in batch], dtype=torch.long)
     for row, (example, item) in enumerate(zip(batch, inputs)):
         sentence_valid[row, :len(item.sentences)] = True
+        if null_span:
+            start[row], end[row] = 0, 0
         if example.answer is None:
             continue
         a_start, a_end = example.answer
@@ -252,6 +258,7 @@ def losses(out, sentence_labels, sentence_valid, start, end, passage, group, tor
     bce = F.binary_cross_entropy_with_logits(logits, sentence_labels, reduction="none")
     sentence_loss = (bce * sentence_valid).sum() / sentence_valid.sum().clamp(min=1)
     has = passage > 0
+    spanned = start >= 0  # the answering passages, and with null spans every passage
     span_loss = torch.tensor(0.0)
     listwise = torch.tensor(0.0)
     if per_question:
@@ -260,14 +267,17 @@ def losses(out, sentence_labels, sentence_valid, start, end, passage, group, tor
         if not per_question:
             target = sentence_labels[has].argmax(-1)
             listwise = 0.5 * F.cross_entropy(logits[has].masked_fill(~sentence_valid[has], -1e4), target)
-        span_loss = (F.cross_entropy(out["start"][has], start[has]) + F.cross_entropy(out["end"][has], end[has])) / 2
+    if spanned.any():
+        span_loss = (F.cross_entropy(out["start"][spanned], start[spanned])
+                     + F.cross_entropy(out["end"][spanned], end[spanned])) / 2
     passage_loss = F.binary_cross_entropy_with_logits(out["passage"], passage)
     total = sentence_loss + listwise + span_loss + passage_weight * passage_loss
     return total, {"sentence": sentence_loss.item(), "listwise": listwise.item(), "span": span_loss.item(),
                    "passage": passage_loss.item()}
 
 
-def evaluate(model, examples: list[Example], tokenizer, torch, batch_size: int = 32) -> dict[str, float]:
+def evaluate(model, examples: list[Example], tokenizer, torch, batch_size: int = 32,
+             null_span: bool = False) -> dict[str, float]:
     """On dev passages: is the top sentence the answer's, is the span exact, is 'answers at all' right;
     and per question, over all its passages read together (as served): is the best sentence of all
     the answer, and does "none" win exactly when nothing answers."""
@@ -276,7 +286,7 @@ def evaluate(model, examples: list[Example], tokenizer, torch, batch_size: int =
 
     model.eval()
     right_sentence = exact = f1_sum = positives = 0
-    passage_right = 0
+    passage_right = null_right = 0
     per_question: dict[int, list[tuple[float, bool]]] = {}
     with torch.no_grad():
         for batch in batches_of(examples, batch_size):
@@ -284,6 +294,10 @@ def evaluate(model, examples: list[Example], tokenizer, torch, batch_size: int =
             out = model(ids, mask, sentence_of, n)
             for row, (example, item) in enumerate(zip(batch, items)):
                 passage_right += int((out["passage"][row] > 0).item() == bool(passage[row] > 0))
+                if null_span:  # "answers" when the best span beats the first token's
+                    found = best_span(out["start"][row].tolist(), out["end"][row].tolist(), item.offsets, example.text)
+                    null = float(out["start"][row, 0] + out["end"][row, 0])
+                    null_right += int((found is not None and found[2] > null) == bool(passage[row] > 0))
                 sentences = per_question.setdefault(example.group, [])
                 sentences.extend((float(out["sentence"][row, k]), bool(labels[row, k] > 0))
                                  for k in range(n) if valid[row, k])
@@ -306,6 +320,7 @@ def evaluate(model, examples: list[Example], tokenizer, torch, batch_size: int =
     return {"sentence_top1": round(right_sentence / max(positives, 1), 4),
             "span_exact": round(exact / max(positives, 1), 4), "span_f1": round(f1_sum / max(positives, 1), 4),
             "passage_accuracy": round(passage_right / max(len(examples), 1), 4), "positives": positives,
+            **({"null_span_accuracy": round(null_right / max(len(examples), 1), 4)} if null_span else {}),
             "passages": len(examples),
             "question_top1": round(question_top1 / max(len(answerable), 1), 4),
             "answerable_refused": round(answerable_refused / max(len(answerable), 1), 4),
@@ -370,6 +385,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the passage head's learning rate (default: --head-lr)")
     parser.add_argument("--passage-weight", type=float, default=0.5,
                         help="weight of the 'does this passage answer' loss beside the sentence and span losses")
+    parser.add_argument("--null-span", action="store_true",
+                        help="passages without an answer put their span on the first token (SQuAD 2.0's null "
+                             "answer), so the span logit speaks to answerability and compares across passages")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                         help="CPU threads (torch's own default is the physical cores: 1 on this 2-vCPU machine)")
@@ -447,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     stopped_by = "steps"
     while step < total_steps:
         batch = batches[step % steps_per_epoch]
-        tensors = [t.to(device) if hasattr(t, "to") else t for t in collate(batch, tokenizer, torch)[:-1]]
+        tensors = [t.to(device) if hasattr(t, "to") else t for t in collate(batch, tokenizer, torch, args.null_span)[:-1]]
         ids, mask, sentence_of, n, labels, valid, start, end, passage, group = tensors
         out = model(ids, mask, sentence_of, n)
         loss, parts = losses(out, labels, valid, start, end, passage, group, torch, per_question=args.loss == "question",
@@ -473,7 +491,8 @@ def main(argv: list[str] | None = None) -> int:
             break
     training_seconds = elapsed_before + time.time() - train_started
     model.cpu()
-    metrics = {name: evaluate(model, [e for e in data.dev if e.set_name == name], tokenizer, torch)
+    metrics = {name: evaluate(model, [e for e in data.dev if e.set_name == name], tokenizer, torch,
+                              null_span=args.null_span)
                for name in data.counts}
     log(f"dev: {json.dumps(metrics)}")
     command = "python -m eval.train_reader " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -482,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
                 "command": command.strip(),
                 "epochs": args.epochs, "steps": step, "total_steps": total_steps, "stopped_by": stopped_by,
                 "seed": args.seed, "code_switch": args.code_switch, "dev_percent": DEV_PERCENT, "loss": args.loss,
-                "passage_pooling": args.passage_pooling,
+                "passage_pooling": args.passage_pooling, "null_span": args.null_span,
                 "sets": args.sets, "limit": args.limit, "train_examples": len(data.train),
                 "dev_examples": len(data.dev), "counts": data.counts}
     machine = {"device": device, "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),

@@ -120,6 +120,8 @@ class AnswerChoice(BaseModel):
     # Also parallel to `considered`: the reader's passage logit and sentence vector (what the answer head reads).
     reader_passage_logits: list[float | None] = []
     reader_vectors: list[Any] = []
+    # Also parallel: the reader's best short-answer logit (start + end) inside the sentence.
+    reader_span_scores: list[float | None] = []
 
 
 def background_z(score: float, query: npt.NDArray[np.float32], background: npt.NDArray[np.float32]) -> float:
@@ -263,6 +265,7 @@ def choose_answer_with_reader(
     `chooser_question`: the question as the chooser reads it (with the archive's place names), when not `question`.
     `judging`: what whether to answer is judged against, when not what the sentences were scored against.
     """
+    from rag.reader.head import NO_SPAN_LOGIT
     from rag.reader.read import Passage as ReadPassage
 
     top = candidates[:top_passages]
@@ -282,8 +285,8 @@ def choose_answer_with_reader(
     # public training questions the best passage logit of the top 3 told unanswerable questions apart at AUC .80,
     # the top passage's at .78 (the mean-pooled passage head; the first-token one never learned).
     best_passage = max((reading.passage_logit for reading in readings), default=0.0)
-    # id(sentence) -> logit, span, passage logit, sentence vector
-    read: dict[int, tuple[float, tuple[int, int] | None, float, np.ndarray]] = {}
+    # id(sentence) -> logit, span (start, end, logit), passage logit, sentence vector
+    read: dict[int, tuple[float, tuple[int, int, float] | None, float, np.ndarray]] = {}
     for reading, kept in zip(readings, rows):
         for sentence, logit, span, vector in zip(kept, reading.sentence_logits, reading.spans, reading.vectors):
             if logit is not None:
@@ -300,8 +303,9 @@ def choose_answer_with_reader(
     reading_adds: dict[int, float] = {key: values[0] for key, values in read.items()}
     if answer_head is not None and chooser is not None and read:
         keys = list(read)
-        added = answer_head.scores([read[key][0] for key in keys], [read[key][2] for key in keys],
-                                   np.stack([read[key][3] for key in keys]))
+        added = answer_head.scores(
+            [read[key][0] for key in keys], [read[key][2] for key in keys], np.stack([read[key][3] for key in keys]),
+            span_scores=[read[key][1][2] if read[key][1] else NO_SPAN_LOGIT for key in keys])
         reading_adds = dict(zip(keys, added.tolist()))
     best = None
     passage_values: dict[int, float] = {}
@@ -355,7 +359,9 @@ def choose_answer_with_reader(
                         reader_passage_logits=[read[id(sentence)][2] if id(sentence) in read else None
                                                for _, sentence in found],
                         reader_vectors=[read[id(sentence)][3] if id(sentence) in read else None
-                                        for _, sentence in found])
+                                        for _, sentence in found],
+                        reader_span_scores=[read[id(sentence)][1][2] if id(sentence) in read and read[id(sentence)][1]
+                                            else None for _, sentence in found])
 
 
 def _with_title(article, start: int, end: int) -> str:

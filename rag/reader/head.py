@@ -26,6 +26,8 @@ import numpy.typing as npt
 
 HEAD_FILE = "answer_head.safetensors"
 FORMAT = "kabar-answer-head/1"
+# A sentence the reader found no short answer in: below every span logit seen (dev questions: -9.6 .. 17.9).
+NO_SPAN_LOGIT = -10.0
 
 
 class AnswerHeadLoadError(RuntimeError):
@@ -47,22 +49,36 @@ class AnswerHead:
     logit_weight: float
     passage_weight: float
     metadata: dict
+    # Heads fitted with `--span` read the reader's best short-answer logit in the sentence too.
+    span_weight: float = 0.0
 
-    def scores(self, logits: npt.NDArray, passage_logits: npt.NDArray, vectors: npt.NDArray) -> npt.NDArray[np.float64]:
+    def scores(self, logits: npt.NDArray, passage_logits: npt.NDArray, vectors: npt.NDArray,
+               span_scores: npt.NDArray | None = None) -> npt.NDArray[np.float64]:
         """What reading adds to each sentence's chooser score (before the trust weight)."""
         if len(vectors) == 0:
             return np.zeros(0)
-        hidden = np.asarray(vectors, dtype=np.float32) @ self.hidden_weight.T + self.hidden_bias
-        import torch  # the reader's own dependency: a head is only ever used beside a reader
+        added = (self.logit_weight * np.asarray(logits, dtype=np.float64)
+                 + self.passage_weight * np.asarray(passage_logits, dtype=np.float64)
+                 + _mlp(vectors, self.hidden_weight, self.hidden_bias, self.out_weight, self.out_bias))
+        if self.span_weight:
+            if span_scores is None:
+                raise ValueError("this answer head reads the reader's span logits: pass span_scores")
+            added += self.span_weight * np.asarray(span_scores, dtype=np.float64)
+        return added
 
-        hidden = torch.nn.functional.gelu(torch.from_numpy(np.ascontiguousarray(hidden))).numpy()
-        return (self.logit_weight * np.asarray(logits, dtype=np.float64)
-                + self.passage_weight * np.asarray(passage_logits, dtype=np.float64)
-                + hidden.astype(np.float64) @ self.out_weight + self.out_bias)
+
+def _mlp(vectors: npt.NDArray, hidden_weight: npt.NDArray, hidden_bias: npt.NDArray, out_weight: npt.NDArray,
+         out_bias: float) -> npt.NDArray[np.float64]:
+    import torch  # the reader's own dependency: a head is only ever used beside a reader
+
+    hidden = np.asarray(vectors, dtype=np.float32) @ hidden_weight.T + hidden_bias
+    hidden = torch.nn.functional.gelu(torch.from_numpy(np.ascontiguousarray(hidden))).numpy()
+    return hidden.astype(np.float64) @ out_weight + out_bias
 
 
 def save_answer_head(directory: Path, tensors: dict[str, np.ndarray], metadata: dict) -> Path:
-    """`tensors`: hidden.weight, hidden.bias, out.weight, out.bias, read.weight ([logit, passage]) as float32."""
+    """`tensors`: hidden.weight, hidden.bias, out.weight, out.bias, read.weight ([logit, passage] or [logit, passage,
+    span]) as float32."""
     from safetensors.numpy import save
 
     path = Path(directory) / HEAD_FILE
@@ -91,6 +107,10 @@ def load_answer_head(directory: Path, reader_sha256: str, chooser_fingerprint: s
         out_weight, out_bias, read = tensors["out.weight"].reshape(-1), tensors["out.bias"], tensors["read.weight"]
         if hidden_weight.shape[0] != hidden_bias.shape[0] or hidden_weight.shape[0] != out_weight.shape[0]:
             raise ValueError(f"its layers do not fit together ({hidden_weight.shape}, {out_weight.shape})")
+        read = read.reshape(-1)
+        if len(read) not in (2, 3):  # [logit, passage logit] or [logit, passage logit, span logit]
+            raise ValueError(f"read.weight holds {len(read)} weights, not 2 or 3")
+
     except Exception as exc:  # safetensors raises its own error types for a damaged file
         raise AnswerHeadLoadError(f"{path} is not a readable answer head ({exc}); {fix}") from exc
     if metadata.get("format") != FORMAT:
@@ -103,5 +123,5 @@ def load_answer_head(directory: Path, reader_sha256: str, chooser_fingerprint: s
                                   f"one {chooser_fingerprint}); {fix}")
     return AnswerHead(hidden_weight=hidden_weight.astype(np.float32), hidden_bias=hidden_bias.astype(np.float32),
                       out_weight=out_weight.astype(np.float32), out_bias=float(out_bias.reshape(-1)[0]),
-                      logit_weight=float(read.reshape(-1)[0]), passage_weight=float(read.reshape(-1)[1]),
-                      metadata=metadata)
+                      logit_weight=float(read[0]), passage_weight=float(read[1]), metadata=metadata,
+                      span_weight=float(read[2]) if len(read) == 3 else 0.0)

@@ -18,6 +18,7 @@ import numpy as np
 WEIGHTS = "reader.safetensors"
 CONFIG = "config.json"
 MAX_SPAN_TOKENS = 24
+PAIRS = {"(": ")", "[": "]", ")": "(", "]": "["}
 
 
 class ReaderLoadError(RuntimeError):
@@ -40,7 +41,8 @@ class Reading:
     passage_logit: float
     # One per passage sentence, in order; sentences past the token window get None.
     sentence_logits: list[float | None]
-    # The best short answer inside each read sentence, as offsets in the passage text, with its logit.
+    # The best short answer inside each read sentence, as offsets in the passage text, with its logit (over the
+    # null answer's, for a reader trained with null spans).
     spans: list[tuple[int, int, float] | None]
     # Per sentence, the sentence head's hidden layer (what the answer head reads), or None past the window.
     vectors: list[np.ndarray | None]
@@ -72,6 +74,18 @@ def best_span(start_logits: list[float], end_logits: list[float], offsets: list[
         start += 1
     while end > start and (text[end - 1].isspace() or text[end - 1] in ",.;:([{\"'“‘"):
         end -= 1
+    # A bracket the span opens or closes without its partner belongs to the text around it ("(21 November 1854").
+    while start < end:
+        if text[start] in "([" and PAIRS[text[start]] not in text[start:end]:
+            start += 1
+        elif text[end - 1] in ")]" and PAIRS[text[end - 1]] not in text[start:end]:
+            end -= 1
+        else:
+            break
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
     return (start, end, score) if end > start else None
 
 
@@ -93,6 +107,8 @@ class Reader:
             layers = int(self.config["settings"]["layers"])
             # Readers trained before the choice existed read the passage off the first token.
             passage_pooling = str(self.config["settings"].get("passage_pooling", "first"))
+            # Trained with null spans (`--null-span`): a span's logit is read against the first token's.
+            self.null_span = bool(self.config["settings"].get("null_span", False))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ReaderLoadError(f"{config_path} is not a reader config: {exc}") from exc
         expected = self.config.get("sha256")
@@ -163,8 +179,10 @@ class Reader:
                 n = position.get(span)
                 logits.append(read_logits[n] if n is not None else None)
                 vectors.append(hidden[n].copy() if n is not None else None)
-                spans.append(best_span(starts, ends, item.offsets, passage.text, within=span)
-                             if n is not None else None)
+                found = best_span(starts, ends, item.offsets, passage.text, within=span) if n is not None else None
+                if found is not None and self.null_span:
+                    found = (found[0], found[1], found[2] - (starts[0] + ends[0]))
+                spans.append(found)
             readings.append(Reading(float(out["passage"][row]), logits, spans, vectors))
         return readings
 

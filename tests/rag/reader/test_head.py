@@ -54,6 +54,23 @@ def test_a_head_with_no_hidden_say_is_the_plain_sum_of_its_logits():
     assert added.tolist() == [2.0, -1.0]
 
 
+def test_a_head_fitted_with_span_logits_adds_them_and_insists_on_them(tmp_path):
+    tensors = {"hidden.weight": np.zeros((2, 3)), "hidden.bias": np.zeros(2), "out.weight": np.zeros(2),
+               "out.bias": np.zeros(1), "read.weight": np.array([1.0, 0.0, 0.5])}
+    save_answer_head(tmp_path, tensors, {"reader_sha256": bundled_sha(), "chooser": "abc"})
+    head = load_answer_head(tmp_path, bundled_sha(), "abc")
+    assert head.span_weight == 0.5
+    added = head.scores([2.0, -1.0], [5.0, 5.0], np.ones((2, 3)), span_scores=[4.0, 0.0])
+    assert added.tolist() == pytest.approx([2.0 + 2.0, -1.0])
+    with pytest.raises(ValueError, match="span_scores"):
+        head.scores([2.0], [5.0], np.ones((1, 3)))
+    # A head fitted without them (two read weights, as the shipped one) ignores them.
+    tensors["read.weight"] = np.array([1.0, 0.0])
+    save_answer_head(tmp_path, tensors, {"reader_sha256": bundled_sha(), "chooser": "abc"})
+    plain = load_answer_head(tmp_path, bundled_sha(), "abc")
+    assert plain.span_weight == 0.0 and plain.scores([2.0], [5.0], np.ones((1, 3))).tolist() == [2.0]
+
+
 def test_a_reader_folder_without_a_head_reads_as_before(tmp_path):
     assert load_answer_head(tmp_path, bundled_sha(), "any") is None
 
@@ -100,6 +117,11 @@ def test_fitting_runs_end_to_end_on_a_tiny_subset(tmp_path):
     assert "readings reused from" in again.stdout
     refit = load_answer_head(out, bundled_sha(), chooser_digest(load_chooser(key, chooser).weights))
     assert refit.metadata["metrics"] == head.metadata["metrics"]
+    # The kept readings hold the reader's span logits too: a head that reads them is fitted from them.
+    wider = subprocess.run(fit + ["--span"], **common)
+    assert wider.returncode == 0 and "readings reused from" in wider.stdout, wider.stdout[-2000:] + wider.stderr[-2000:]
+    wide = load_answer_head(out, bundled_sha(), chooser_digest(load_chooser(key, chooser).weights))
+    assert wide.span_weight != 0.0 and wide.metadata["settings"]["span"] is True
     # Readings kept for other sets are not reused, and a damaged file is asked again, not a crash.
     other = subprocess.run(fit[:-2] + ["--sets", "tydiqa_id", "--rows", str(tmp_path / "rows.bin")], **common)
     assert other.returncode == 0 and "readings reused" not in other.stdout

@@ -33,6 +33,22 @@ def test_best_span_keeps_whole_words_and_stays_inside_the_sentence():
     assert inside is not None and inside[1] <= 14
 
 
+def test_best_span_drops_a_bracket_whose_partner_is_outside_it():
+    text = "Lahir di Bandung (21 November 1854) dan wafat (2/7) di sana."
+    offsets = [(0, 5), (6, 8), (9, 16), (17, 18), (18, 20), (21, 29), (30, 34), (34, 35), (36, 39)]
+    starts = [0.0] * len(offsets)
+    ends = [0.0] * len(offsets)
+    starts[3], ends[6] = 5.0, 5.0  # "(21 November 1854": the opening bracket without its closing one
+    start, end, _ = best_span(starts, ends, offsets, text)
+    assert text[start:end] == "21 November 1854"
+    starts[3], ends[6], starts[4], ends[7] = 0.0, 0.0, 5.0, 5.0  # "21 November 1854)"
+    start, end, _ = best_span(starts, ends, offsets, text)
+    assert text[start:end] == "21 November 1854"
+    starts[4], starts[3] = 0.0, 5.0  # "(21 November 1854)": both brackets, kept whole
+    start, end, _ = best_span(starts, ends, offsets, text)
+    assert text[start:end] == "(21 November 1854)"
+
+
 def test_the_bundled_reader_loads_offline_from_the_files_the_install_has(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     reader = load_reader(Settings(reader="bundled"))
@@ -140,19 +156,36 @@ def test_training_runs_end_to_end_on_a_tiny_subset(tmp_path):
     second = tmp_path / "reader2"
     run = subprocess.run([sys.executable, "-m", "eval.train_reader", "--datasets", str(data), "--out", str(second),
                           "--work", str(tmp_path / "work2"), "--layers", "2", "--batch", "4", "--epochs", "1",
-                          "--init", str(out), "--passage-lr", "1e-3", "--passage-weight", "1"],
+                          "--init", str(out), "--passage-lr", "1e-3", "--passage-weight", "1", "--null-span"],
                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     settings = json.loads((second / "config.json").read_text())["settings"]
     assert settings["init"]["sha256"] == config["sha256"]
-    assert (settings["passage_lr"], settings["passage_weight"]) == (1e-3, 1.0)
+    assert (settings["passage_lr"], settings["passage_weight"], settings["null_span"]) == (1e-3, 1.0, True)
+    assert all("null_span_accuracy" in metrics for metrics in json.loads((second / "config.json").read_text())["dev"].values())
     assert config["sha256"][:12] in (second / "MODEL_CARD.md").read_text()
+    assert Reader(second).null_span and not reader.null_span
     assert Reader(second).read("siapa?", [Passage(None, "Budi pergi ke pasar.", [(0, 20)])])
     # A reader of another shape is refused with a message, not half-loaded.
     wrong = subprocess.run([sys.executable, "-m", "eval.train_reader", "--datasets", str(data), "--out",
                             str(tmp_path / "reader3"), "--work", str(tmp_path / "work3"), "--layers", "3",
                             "--init", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert wrong.returncode == 2 and "2-layer reader" in wrong.stderr
+
+
+def test_with_null_spans_a_passage_without_the_answer_points_its_span_at_the_first_token():
+    import torch
+
+    from eval.train_reader import Example, collate
+    from rag.reader.e5_file import E5Tokenizer, read_e5_file
+
+    tokenizer = E5Tokenizer(read_e5_file())
+    answering = Example("siapa?", None, "Budi pergi ke pasar.", [(0, 20)], (0, 4), "positive")
+    other = Example("siapa?", None, "Hujan turun sore itu.", [(0, 21)], None, "hard-negative")
+    *_, start, end, passage, _, _ = collate([answering, other], tokenizer, torch)
+    assert start.tolist()[1] == end.tolist()[1] == -100 and start.tolist()[0] > 0  # no null spans: nothing to learn
+    *_, start, end, passage, _, _ = collate([answering, other], tokenizer, torch, null_span=True)
+    assert (start.tolist()[1], end.tolist()[1]) == (0, 0) and start.tolist()[0] > 0 and passage.tolist() == [1.0, 0.0]
 
 
 def test_reranking_by_the_reader_puts_the_answering_passage_first(e5_seed_settings):
