@@ -263,10 +263,9 @@ def losses(out, sentence_labels, sentence_valid, start, end, passage, group, tor
     listwise = torch.tensor(0.0)
     if per_question:
         listwise = question_softmax(logits, sentence_labels, sentence_valid, group, torch)
-    if has.any():
-        if not per_question:
-            target = sentence_labels[has].argmax(-1)
-            listwise = 0.5 * F.cross_entropy(logits[has].masked_fill(~sentence_valid[has], -1e4), target)
+    elif has.any():
+        target = sentence_labels[has].argmax(-1)
+        listwise = 0.5 * F.cross_entropy(logits[has].masked_fill(~sentence_valid[has], -1e4), target)
     if spanned.any():
         span_loss = (F.cross_entropy(out["start"][spanned], start[spanned])
                      + F.cross_entropy(out["end"][spanned], end[spanned])) / 2
