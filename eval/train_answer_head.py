@@ -69,7 +69,7 @@ def collect(datasets: Path, sets: tuple[str, ...], settings, limit: int | None, 
     from eval.runner import ensure_index
     from eval.train_reader import split_of
     from rag.answer import MIN_READER_TRUST
-    from rag.reader.head import NO_SPAN_LOGIT, chooser_digest
+    from rag.reader.head import chooser_digest
     from rag.service import Kabar
 
     asked: list[Asked] = []
@@ -111,8 +111,7 @@ def collect(datasets: Path, sets: tuple[str, ...], settings, limit: int | None, 
                 np.stack([choice.reader_vectors[n] for n in kept]).astype(np.float32),
                 np.asarray([bool(question.answers) and question.contains_answer(s.text) for s in sentences]),
                 (1.0 - unseen) if 1.0 - unseen >= MIN_READER_TRUST else 0.0,
-                np.asarray([NO_SPAN_LOGIT if choice.reader_span_scores[n] is None else choice.reader_span_scores[n]
-                            for n in kept], dtype=np.float32)))
+                np.asarray([choice.reader_span_scores[n] for n in kept], dtype=np.float32)))
         log(f"{set_name}: {min(len(questions), limit or len(questions))} questions asked in {time.time() - started:.0f} s ({index_dir})")
     if fitted_for is None:
         raise SystemExit("no question set was given (--sets)")

@@ -293,10 +293,11 @@ def evaluate(model, examples: list[Example], tokenizer, torch, batch_size: int =
             out = model(ids, mask, sentence_of, n)
             for row, (example, item) in enumerate(zip(batch, items)):
                 passage_right += int((out["passage"][row] > 0).item() == bool(passage[row] > 0))
+                span = (best_span(out["start"][row].tolist(), out["end"][row].tolist(), item.offsets, example.text)
+                        if null_span or passage[row] > 0 else None)
                 if null_span:  # "answers" when the best span beats the first token's
-                    found = best_span(out["start"][row].tolist(), out["end"][row].tolist(), item.offsets, example.text)
                     null = float(out["start"][row, 0] + out["end"][row, 0])
-                    null_right += int((found is not None and found[2] > null) == bool(passage[row] > 0))
+                    null_right += int((span is not None and span[2] > null) == bool(passage[row] > 0))
                 sentences = per_question.setdefault(example.group, [])
                 sentences.extend((float(out["sentence"][row, k]), bool(labels[row, k] > 0))
                                  for k in range(n) if valid[row, k])
@@ -305,7 +306,6 @@ def evaluate(model, examples: list[Example], tokenizer, torch, batch_size: int =
                 positives += 1
                 scores = out["sentence"][row].masked_fill(~valid[row], -1e4)
                 right_sentence += int(labels[row, int(scores.argmax())] > 0)
-                span = best_span(out["start"][row].tolist(), out["end"][row].tolist(), item.offsets, example.text)
                 gold = example.text[example.answer[0]:example.answer[1]]
                 predicted = example.text[span[0]:span[1]] if span else ""
                 exact += int(exact_match(predicted, gold))

@@ -120,7 +120,7 @@ class AnswerChoice(BaseModel):
     # Also parallel to `considered`: the reader's passage logit and sentence vector (what the answer head reads).
     reader_passage_logits: list[float | None] = []
     reader_vectors: list[Any] = []
-    # Also parallel: the reader's best short-answer logit (start + end) inside the sentence.
+    # Also parallel: the reader's best short-answer logit (start + end) inside the sentence (NO_SPAN_LOGIT: none).
     reader_span_scores: list[float | None] = []
 
 
@@ -285,12 +285,13 @@ def choose_answer_with_reader(
     # public training questions the best passage logit of the top 3 told unanswerable questions apart at AUC .80,
     # the top passage's at .78 (the mean-pooled passage head; the first-token one never learned).
     best_passage = max((reading.passage_logit for reading in readings), default=0.0)
-    # id(sentence) -> logit, span (start, end, logit), passage logit, sentence vector
-    read: dict[int, tuple[float, tuple[int, int, float] | None, float, np.ndarray]] = {}
+    # id(sentence) -> logit, span (start, end, logit), passage logit, sentence vector, span logit
+    read: dict[int, tuple[float, tuple[int, int, float] | None, float, np.ndarray, float]] = {}
     for reading, kept in zip(readings, rows):
         for sentence, logit, span, vector in zip(kept, reading.sentence_logits, reading.spans, reading.vectors):
             if logit is not None:
-                read[id(sentence)] = (logit, span, reading.passage_logit, vector)
+                read[id(sentence)] = (logit, span, reading.passage_logit, vector,
+                                      span[2] if span else NO_SPAN_LOGIT)
     if chooser is not None and found:
         known = (chooser_weight * chooser.scores(chooser_question or question, [signals for signals, _ in found],
                                                  unseen)).tolist()
@@ -305,14 +306,14 @@ def choose_answer_with_reader(
         keys = list(read)
         added = answer_head.scores(
             [read[key][0] for key in keys], [read[key][2] for key in keys], np.stack([read[key][3] for key in keys]),
-            span_scores=[read[key][1][2] if read[key][1] else NO_SPAN_LOGIT for key in keys])
+            span_scores=[read[key][4] for key in keys])
         reading_adds = dict(zip(keys, added.tolist()))
     best = None
     passage_values: dict[int, float] = {}
     for number, ((signals, sentence), value_known) in enumerate(zip(found, known)):
         if id(sentence) not in read:
             continue
-        logit, span, _, _ = read[id(sentence)]
+        logit, span, *_ = read[id(sentence)]
         value = trust * reading_adds[id(sentence)] + value_known
         rank = signals.passage_rank
         passage_values[rank] = max(passage_values.get(rank, -math.inf), value)
@@ -360,8 +361,8 @@ def choose_answer_with_reader(
                                                for _, sentence in found],
                         reader_vectors=[read[id(sentence)][3] if id(sentence) in read else None
                                         for _, sentence in found],
-                        reader_span_scores=[read[id(sentence)][1][2] if id(sentence) in read and read[id(sentence)][1]
-                                            else None for _, sentence in found])
+                        reader_span_scores=[read[id(sentence)][4] if id(sentence) in read else None
+                                            for _, sentence in found])
 
 
 def _with_title(article, start: int, end: int) -> str:

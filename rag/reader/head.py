@@ -57,23 +57,18 @@ class AnswerHead:
         """What reading adds to each sentence's chooser score (before the trust weight)."""
         if len(vectors) == 0:
             return np.zeros(0)
+        hidden = np.asarray(vectors, dtype=np.float32) @ self.hidden_weight.T + self.hidden_bias
+        import torch  # the reader's own dependency: a head is only ever used beside a reader
+
+        hidden = torch.nn.functional.gelu(torch.from_numpy(np.ascontiguousarray(hidden))).numpy()
         added = (self.logit_weight * np.asarray(logits, dtype=np.float64)
                  + self.passage_weight * np.asarray(passage_logits, dtype=np.float64)
-                 + _mlp(vectors, self.hidden_weight, self.hidden_bias, self.out_weight, self.out_bias))
+                 + hidden.astype(np.float64) @ self.out_weight + self.out_bias)
         if self.span_weight:
             if span_scores is None:
                 raise ValueError("this answer head reads the reader's span logits: pass span_scores")
             added += self.span_weight * np.asarray(span_scores, dtype=np.float64)
         return added
-
-
-def _mlp(vectors: npt.NDArray, hidden_weight: npt.NDArray, hidden_bias: npt.NDArray, out_weight: npt.NDArray,
-         out_bias: float) -> npt.NDArray[np.float64]:
-    import torch  # the reader's own dependency: a head is only ever used beside a reader
-
-    hidden = np.asarray(vectors, dtype=np.float32) @ hidden_weight.T + hidden_bias
-    hidden = torch.nn.functional.gelu(torch.from_numpy(np.ascontiguousarray(hidden))).numpy()
-    return hidden.astype(np.float64) @ out_weight + out_bias
 
 
 def save_answer_head(directory: Path, tensors: dict[str, np.ndarray], metadata: dict) -> Path:
@@ -110,7 +105,6 @@ def load_answer_head(directory: Path, reader_sha256: str, chooser_fingerprint: s
         read = read.reshape(-1)
         if len(read) not in (2, 3):  # [logit, passage logit] or [logit, passage logit, span logit]
             raise ValueError(f"read.weight holds {len(read)} weights, not 2 or 3")
-
     except Exception as exc:  # safetensors raises its own error types for a damaged file
         raise AnswerHeadLoadError(f"{path} is not a readable answer head ({exc}); {fix}") from exc
     if metadata.get("format") != FORMAT:

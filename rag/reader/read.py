@@ -70,22 +70,18 @@ def best_span(start_logits: list[float], end_logits: list[float], offsets: list[
         start -= 1
     while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
         end += 1
-    while start < end and (text[start].isspace() or text[start] in ",.;:)]}\"'”’"):
-        start += 1
-    while end > start and (text[end - 1].isspace() or text[end - 1] in ",.;:([{\"'“‘"):
-        end -= 1
-    # A bracket the span opens or closes without its partner belongs to the text around it ("(21 November 1854").
-    while start < end:
-        if text[start] in "([" and PAIRS[text[start]] not in text[start:end]:
+    while True:
+        while start < end and (text[start].isspace() or text[start] in ",.;:)]}\"'”’"):
             start += 1
-        elif text[end - 1] in ")]" and PAIRS[text[end - 1]] not in text[start:end]:
+        while end > start and (text[end - 1].isspace() or text[end - 1] in ",.;:([{\"'“‘"):
+            end -= 1
+        # A bracket the span opens or closes without its partner belongs to the text around it ("(21 November 1854").
+        if start < end and text[start] in "([" and PAIRS[text[start]] not in text[start:end]:
+            start += 1
+        elif start < end and text[end - 1] in ")]" and PAIRS[text[end - 1]] not in text[start:end]:
             end -= 1
         else:
             break
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
     return (start, end, score) if end > start else None
 
 
