@@ -81,9 +81,17 @@ def code_switch(question: str) -> str:
 
 
 def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, seed: int,
-                  code_switch_share: float, log=print, grouped: bool = False) -> Dataset:
+                  code_switch_share: float, log=print, grouped: bool = False,
+                  shown: dict[str, dict[str, list[tuple[str, int, int]]]] | None = None) -> Dataset:
     """`grouped`: shuffle questions (their passages stay together, for the per-question loss); otherwise
-    shuffle passages one by one (the shipped reader's recipe)."""
+    shuffle passages one by one (the shipped reader's recipe).
+
+    `shown` (set → question id → passages, `eval.mine_passages`): a training question's negatives are the
+    passages Kabar's retrieval shows the reader for it, other chunks of the right article included, in place of
+    one BM25 near miss from another article; a shown passage that holds the answer in a gold article is one more
+    positive, one that holds the answer string elsewhere is left out (it may well answer). Dev examples are built
+    as without it, so the dev metrics of both recipes compare.
+    """
     from eval.questions import load_questions
     from index.lexical import MemoryBM25
     from rag.chunk import Chunker
@@ -144,6 +152,11 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
             if part == "train" and rng.random() < code_switch_share:
                 asked = code_switch(asked)
             made: list[Example] = []
+            read = None
+            if shown is not None and part == "train":
+                numbers = [most_overlapping(chunks, chunks_of.get(article_id, []), start, end)
+                           for article_id, start, end in shown.get(set_name, {}).get(question.id, [])]
+                read = list(dict.fromkeys(n for n in numbers if n is not None))
             if question.answers:
                 positive = None
                 for doc in question.gold_doc_ids:
@@ -158,12 +171,22 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
                     continue
                 answer = next(a for a in question.answers if a.lower() in chunks[positive].text.lower())
                 made.append(example(asked, positive, answer, "positive"))
-                negatives = [n for n in hits if n != positive and not question.contains_answer(chunks[n].text)
-                             and chunks[n].article_id not in question.gold_doc_ids]
-                if negatives:
-                    made.append(example(asked, negatives[0], None, "hard-negative"))
+                if read is not None:
+                    for n in read:
+                        if n == positive:
+                            continue
+                        if not question.contains_answer(chunks[n].text):
+                            made.append(example(asked, n, None, "read-negative"))
+                        elif chunks[n].article_id in question.gold_doc_ids:
+                            found = next(a for a in question.answers if a.lower() in chunks[n].text.lower())
+                            made.append(example(asked, n, found, "positive"))
+                else:
+                    negatives = [n for n in hits if n != positive and not question.contains_answer(chunks[n].text)
+                                 and chunks[n].article_id not in question.gold_doc_ids]
+                    if negatives:
+                        made.append(example(asked, negatives[0], None, "hard-negative"))
             else:
-                made.extend(example(asked, n, None, "unanswerable") for n in hits[:2])
+                made.extend(example(asked, n, None, "unanswerable") for n in (read if read else hits[:2]))
             if part == "dev":
                 data.dev.extend(made)
             elif made:
@@ -177,6 +200,13 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
         data.train = [example for made in groups for example in made]
         rng.shuffle(data.train)
     return data
+
+
+def most_overlapping(chunks: list, numbers: list[int], start: int, end: int) -> int | None:
+    """Of an article's training chunks, the one a shown passage overlaps most (both come from Kabar's chunker)."""
+    overlap, number = max(((min(end, chunks[n].end) - max(start, chunks[n].start), n) for n in numbers),
+                          default=(0, None))
+    return number if overlap > 0 else None
 
 
 def batches_of(examples: list[Example], size: int) -> list[list[Example]]:
@@ -387,6 +417,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--null-span", action="store_true",
                         help="passages without an answer put their span on the first token (SQuAD 2.0's null "
                              "answer), so the span logit speaks to answerability and compares across passages")
+    parser.add_argument("--passages", choices=["bm25", "read"], default="bm25",
+                        help="a training question's negatives: bm25 (the best BM25 chunk of another article; the "
+                             "first run's) or read (the passages Kabar's retrieval shows the reader for it, mined "
+                             "once into --work: eval.mine_passages)")
+    parser.add_argument("--embedder", default="e5", help="the embedder of the retrieval that mines --passages read")
+    parser.add_argument("--indexes", type=Path, default=None,
+                        help="where --passages read builds the sets' indexes (default: reused from .kabar/eval)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                         help="CPU threads (torch's own default is the physical cores: 1 on this 2-vCPU machine)")
@@ -416,8 +453,15 @@ def main(argv: list[str] | None = None) -> int:
         log_file.flush()
 
     started = time.time()
+    shown = None
+    if args.passages == "read":
+        from eval.mine_passages import passages_read
+
+        shown = {name: passages_read(args.datasets, name, args.work, args.limit, log, args.embedder,
+                                     args.indexes)
+                 for name in args.sets.split(",")}
     data = build_dataset(args.datasets, tuple(args.sets.split(",")), args.limit, args.seed, args.code_switch, log,
-                         grouped=args.loss == "question")
+                         grouped=args.loss == "question", shown=shown)
     log(f"examples: {len(data.train)} train, {len(data.dev)} dev ({time.time() - started:.0f} s to build)")
     e5 = read_e5_file()
     tokenizer = E5Tokenizer(e5)
@@ -500,7 +544,7 @@ def main(argv: list[str] | None = None) -> int:
                 "command": command.strip(),
                 "epochs": args.epochs, "steps": step, "total_steps": total_steps, "stopped_by": stopped_by,
                 "seed": args.seed, "code_switch": args.code_switch, "dev_percent": DEV_PERCENT, "loss": args.loss,
-                "passage_pooling": args.passage_pooling, "null_span": args.null_span,
+                "passage_pooling": args.passage_pooling, "null_span": args.null_span, "passages": args.passages,
                 "sets": args.sets, "limit": args.limit, "train_examples": len(data.train),
                 "dev_examples": len(data.dev), "counts": data.counts}
     machine = {"device": device, "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),

@@ -396,6 +396,19 @@ class Kabar:
         answer_query = mixed / max(float(np.linalg.norm(mixed)), 1e-9)
         return [Candidate(chunk=c.chunk, score=c.score, signals=c.signals) for c in candidates], answer_query
 
+    def passages_read(self, question: str, k: int = 10, mode: str = "default") -> list[Candidate]:
+        """The passages a first question's answer is chosen from, best first: what the reader reads.
+
+        The reader's training mines its negatives here, so that it learns to tell apart the passages it
+        will be shown, not only a lexical near miss from another article.
+        """
+        question = self.validate(question, k, mode)
+        snapshot = self.snapshot
+        as_of = self.archive_date(snapshot)
+        _, named = self._search_texts(question, mode, as_of)
+        candidates, _ = self._retrieve(snapshot, named, k, mode, None, {}, as_of)
+        return candidates[:self.settings.reader_passages]
+
     def considered(self, question: str, k: int = 10, mode: str = "default") -> AnswerChoice | None:
         """The answer `ask` would choose for a first question, with every sentence it weighed.
 
