@@ -4,8 +4,8 @@ The reader's first run learns from the chunk that holds the answer and one BM25 
 Serving shows it something else: the top passages of hybrid retrieval, often other chunks of the right article
 and dense near misses. Its "does this passage answer" head is what compares those passages (for the answer and
 for refusals), so `python -m eval.train_reader --passages read` teaches it on exactly them. Mining asks each
-question once (the e5 indexes of `kabar eval` are reused from .kabar/eval) and keeps the answer in the work folder,
-so a resumed run does not ask again.
+question once (the e5 indexes of `kabar eval` are reused from .kabar/eval) and keeps what it was shown in the work
+folder, so a resumed run does not ask again.
 """
 
 from __future__ import annotations

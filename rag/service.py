@@ -396,17 +396,22 @@ class Kabar:
         answer_query = mixed / max(float(np.linalg.norm(mixed)), 1e-9)
         return [Candidate(chunk=c.chunk, score=c.score, signals=c.signals) for c in candidates], answer_query
 
-    def passages_read(self, question: str, k: int = 10, mode: str = "default") -> list[Candidate]:
-        """The passages a first question's answer is chosen from, best first: what the reader reads.
-
-        The reader's training mines its negatives here, so that it learns to tell apart the passages it
-        will be shown, not only a lexical near miss from another article.
-        """
+    def _first_retrieval(self, question: str, k: int, mode: str):
+        """Retrieval as `ask` does it for a question that opens a conversation (what the trainers learn from)."""
         question = self.validate(question, k, mode)
         snapshot = self.snapshot
         as_of = self.archive_date(snapshot)
-        _, named = self._search_texts(question, mode, as_of)
-        candidates, _ = self._retrieve(snapshot, named, k, mode, None, {}, as_of)
+        searched, named = self._search_texts(question, mode, as_of)
+        candidates, query = self._retrieve(snapshot, named, k, mode, None, {}, as_of)
+        return question, snapshot, searched, candidates, query
+
+    def passages_read(self, question: str, k: int = 10, mode: str = "default") -> list[Candidate]:
+        """The passages a first question's answer is chosen from, best first: what the reader reads.
+
+        The reader's training can mine its negatives here, so that it learns to tell apart the passages it
+        will be shown, not only a lexical near miss from another article.
+        """
+        _, _, _, candidates, _ = self._first_retrieval(question, k, mode)
         return candidates[:self.settings.reader_passages]
 
     def considered(self, question: str, k: int = 10, mode: str = "default") -> AnswerChoice | None:
@@ -414,11 +419,7 @@ class Kabar:
 
         What `python -m eval.train_chooser` learns from: the same retrieval, the same candidates.
         """
-        question = self.validate(question, k, mode)
-        snapshot = self.snapshot
-        as_of = self.archive_date(snapshot)
-        searched, named = self._search_texts(question, mode, as_of)
-        candidates, query = self._retrieve(snapshot, named, k, mode, None, {}, as_of)
+        question, snapshot, searched, candidates, query = self._first_retrieval(question, k, mode)
         answer_candidates, answer_query = self._answer_candidates(question, searched, query, candidates)
         return self.answer_choice(snapshot, searched, answer_query, answer_candidates, mode=mode, asked=question)
 
