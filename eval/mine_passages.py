@@ -29,22 +29,17 @@ def passages_read(datasets: Path, set_name: str, work: Path, limit: int | None, 
     if cache.exists():
         return {key: [tuple(p) for p in shown] for key, shown in json.loads(cache.read_text(encoding="utf-8")).items()}
     from eval.questions import load_questions
-    from eval.runner import ensure_index
-    from rag.service import Kabar
+    from eval.runner import set_services
     from rag.settings import Settings
 
-    folder = datasets / set_name
-    settings = Settings(reader="off", embedder=embedder)
-    index_dir = ensure_index([folder / "corpus.jsonl"], settings, indexes / set_name if indexes else None,
-                             progress=False)
-    service = Kabar(settings.model_copy(update={"index_dir": index_dir}))
+    ((_, folder, service),) = set_services(datasets, (set_name,), Settings(reader="off", embedder=embedder), indexes)
     questions = load_questions(folder / "questions.jsonl")
     started = time.time()
     shown: dict[str, Shown] = {}
     for question in questions[:limit] if limit else questions:
         shown[question.id] = [(c.chunk.article_id, c.chunk.start, c.chunk.end)
                               for c in service.passages_read(question.question)]
-    log(f"{set_name}: the passages read for {len(shown)} questions mined in {time.time() - started:.0f} s ({index_dir})")
+    log(f"{set_name}: the passages read for {len(shown)} questions mined in {time.time() - started:.0f} s ({service.settings.index_dir})")
     del service
     gc.collect()
     work.mkdir(parents=True, exist_ok=True)

@@ -24,9 +24,13 @@ class Question(BaseModel):
             return "unanswerable"
         return "answerable" if self.answers else "retrieval-only"
 
-    def contains_answer(self, text: str) -> bool:
+    def answer_in(self, text: str) -> str | None:
+        """The first of the answer strings that the text holds (any case), or None."""
         lowered = text.lower()
-        return any(answer.lower() in lowered for answer in self.answers)
+        return next((answer for answer in self.answers if answer.lower() in lowered), None)
+
+    def contains_answer(self, text: str) -> bool:
+        return self.answer_in(text) is not None
 
 
 def load_questions(path: Path) -> list[Question]:

@@ -52,6 +52,21 @@ def ensure_index(paths: list[Path], settings: Settings, index_dir: Path | None, 
     return index_dir
 
 
+def set_services(datasets: Path, sets: tuple[str, ...], settings: Settings, work: Path | None = None):
+    """(set name, its folder, a service over its corpus) for each question set, one embedder shared by all.
+
+    The corpus index is built once and reused from .kabar/eval (or under `work`, one folder per set), as
+    `kabar eval` does; what the trainers ask goes through the same retrieval as a client's question.
+    """
+    embedder = None  # loading the model is the slow part: once for every set
+    for set_name in sets:
+        folder = datasets / set_name
+        index_dir = ensure_index([folder / "corpus.jsonl"], settings, work / set_name if work else None, progress=False)
+        service = Kabar(settings.model_copy(update={"index_dir": index_dir}), embedder=embedder)
+        embedder = service.embedder
+        yield set_name, folder, service
+
+
 def run_mode(service: Kabar, questions: list[Question], mode: str, k: int, llm: bool = False) -> list[QuestionResult]:
     service.ask(questions[0].question, k=k, mode=mode, generate=False)  # warm-up: statistics, caches, pages
     results = []

@@ -66,21 +66,16 @@ def dev_questions(reader_directory: Path) -> set[str]:
 def collect(datasets: Path, sets: tuple[str, ...], settings, limit: int | None, log,
             work: Path | None = None) -> tuple[list[Asked], FittedFor]:
     from eval.questions import load_questions
-    from eval.runner import ensure_index
+    from eval.runner import set_services
     from eval.train_reader import split_of
     from rag.answer import MIN_READER_TRUST
     from rag.reader.head import chooser_digest
-    from rag.service import Kabar
 
     asked: list[Asked] = []
     held_out: set[str] = set()
     fitted_for: FittedFor | None = None
-    embedder = None  # loaded once, for every set's service
-    for set_name in sets:
-        folder = datasets / set_name
-        index_dir = ensure_index([folder / "corpus.jsonl"], settings, work / set_name if work else None, progress=False)
-        service = Kabar(settings.model_copy(update={"index_dir": index_dir, "reader_head": False}), embedder=embedder)
-        embedder = service.embedder
+    for set_name, folder, service in set_services(datasets, sets, settings.model_copy(update={"reader_head": False}),
+                                                  work):
         if service.reader is None or service.chooser is None:
             raise SystemExit("the answer head needs a reader (--reader) and the chooser for this embedder")
         if fitted_for is None:
@@ -112,7 +107,7 @@ def collect(datasets: Path, sets: tuple[str, ...], settings, limit: int | None, 
                 np.asarray([bool(question.answers) and question.contains_answer(s.text) for s in sentences]),
                 (1.0 - unseen) if 1.0 - unseen >= MIN_READER_TRUST else 0.0,
                 np.asarray([choice.reader_span_scores[n] for n in kept], dtype=np.float32)))
-        log(f"{set_name}: {min(len(questions), limit or len(questions))} questions asked in {time.time() - started:.0f} s ({index_dir})")
+        log(f"{set_name}: {min(len(questions), limit or len(questions))} questions asked in {time.time() - started:.0f} s ({service.settings.index_dir})")
     if fitted_for is None:
         raise SystemExit("no question set was given (--sets)")
     return asked, fitted_for

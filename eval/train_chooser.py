@@ -38,17 +38,13 @@ class Asked:
 def collect(datasets: Path, sets: tuple[str, ...], settings, limit: int | None, log,
             work: Path | None = None) -> list[Asked]:
     from eval.questions import load_questions
-    from eval.runner import ensure_index
+    from eval.runner import set_services
     from eval.train_reader import split_of
     from rag.answer import hand_rule
     from rag.chooser import feature_matrix
-    from rag.service import Kabar
 
     asked: list[Asked] = []
-    for set_name in sets:
-        folder = datasets / set_name
-        index_dir = ensure_index([folder / "corpus.jsonl"], settings, work / set_name if work else None, progress=False)
-        service = Kabar(settings.model_copy(update={"index_dir": index_dir, "reader": "off"}))
+    for set_name, folder, service in set_services(datasets, sets, settings.model_copy(update={"reader": "off"}), work):
         questions = [q for q in load_questions(folder / "questions.jsonl") if q.answers and q.gold_doc_ids]
         started = time.time()
         for question in questions[:limit] if limit else questions:
@@ -61,7 +57,7 @@ def collect(datasets: Path, sets: tuple[str, ...], settings, limit: int | None, 
             asked.append(Asked(set_name, part, feature_matrix(question.question, sentences, unseen),
                                np.asarray([question.contains_answer(s.text) for s in sentences]),
                                np.asarray([hand_rule(s) for s in sentences])))
-        log(f"{set_name}: {len(questions)} answerable questions asked in {time.time() - started:.0f} s ({index_dir})")
+        log(f"{set_name}: {len(questions)} answerable questions asked in {time.time() - started:.0f} s ({service.settings.index_dir})")
     return asked
 
 

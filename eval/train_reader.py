@@ -169,16 +169,15 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
                 if positive is None:
                     counts["no_answer_in_gold"] += 1
                     continue
-                answer = next(a for a in question.answers if a.lower() in chunks[positive].text.lower())
-                made.append(example(asked, positive, answer, "positive"))
+                made.append(example(asked, positive, question.answer_in(chunks[positive].text), "positive"))
                 if read is not None:
                     for n in read:
                         if n == positive:
                             continue
-                        if not question.contains_answer(chunks[n].text):
+                        found = question.answer_in(chunks[n].text)
+                        if found is None:
                             made.append(example(asked, n, None, "read-negative"))
                         elif chunks[n].article_id in question.gold_doc_ids:
-                            found = next(a for a in question.answers if a.lower() in chunks[n].text.lower())
                             made.append(example(asked, n, found, "positive"))
                 else:
                     negatives = [n for n in hits if n != positive and not question.contains_answer(chunks[n].text)
