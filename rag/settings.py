@@ -82,7 +82,9 @@ class Settings(BaseSettings):
     reader: str = Field(
         default="bundled",
         description="The trained reader that picks the answer sentence and its short answer: 'bundled' (the default, "
-        "shipped in rag/data/reader with its answer head), a directory made by `python -m eval.train_reader`, or "
+        "shipped in rag/data/reader with its answer head), 'deep' (rag/data/reader-deep: 12 layers, the first six e5's own; "
+        "better per passage, no answer head yet, ~70 ms more a question), a directory made by "
+        "`python -m eval.train_reader`, or "
         "'off' (the chooser alone: ~100 ms less a question; on the dev questions answer-exact facqa .801 → .759, "
         "tydiqa .625 → .610, and belebele's Indonesian questions .447 → .477; see README).")
     chooser: Path | None = Field(

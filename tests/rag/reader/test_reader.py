@@ -65,6 +65,23 @@ def test_the_bundled_reader_loads_offline_from_the_files_the_install_has(monkeyp
     assert "Kazakhstan" in text[start:end]
 
 
+def test_the_deep_reader_ships_only_the_layers_it_trained_and_reads_with_e5s_own_below_them(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    deep = ROOT / "rag" / "data" / "reader-deep"
+    reader = load_reader(Settings(reader="deep"))
+    config = json.loads((deep / "config.json").read_text())
+    assert reader.name == f"kabar-reader-12l-{config['sha256'][:8]}" and config["settings"]["freeze_layers"] == 6
+    assert (deep / "MODEL_CARD.md").is_file()
+    # Every weight the package ships stays within the 50 MB the repository allows.
+    shipped = [*BUNDLED.glob("*.safetensors"), *deep.glob("*.safetensors")]
+    assert sum(path.stat().st_size for path in shipped) < 50_000_000
+    text = "Chengdu - Tiongkok dan Asia Tengah bertemu. KTT berikutnya digelar di Kazakhstan pada tahun 2025."
+    [reading] = reader.read("Di mana KTT berikutnya digelar?", [Passage(None, text, sentence_spans(text))])
+    best = max(range(2), key=lambda n: reading.sentence_logits[n])
+    start, end, _ = reading.spans[best]
+    assert best == 1 and text[start:end] == "Kazakhstan"
+
+
 def test_off_means_no_reader():
     assert load_reader(Settings(reader="off")) is None
 
