@@ -488,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
               f"a frozen layer must be e5's own (--freeze-layers {init['freeze_layers']} or fewer)", file=sys.stderr)
         return 2
     if args.freeze_layers:
-        frozen = ("encoder.embeddings.",) + tuple(f"encoder.encoder.layer.{i}." for i in range(args.freeze_layers))
+        frozen = model.frozen_prefixes(args.freeze_layers)  # the same weights save_reader leaves out
         for name, parameter in model.named_parameters():
             if name.startswith(frozen):
                 parameter.requires_grad_(False)
