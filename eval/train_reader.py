@@ -374,9 +374,8 @@ def start_from(model, directory: Path, layers: int, passage_pooling: str) -> dic
         raise ValueError(f"--init {directory}: a {trained.get('layers')}-layer reader with passage pooling "
                          f"{trained.get('passage_pooling', 'first')!r}; this run asks for {layers} and {passage_pooling!r}")
     state = {k: v.float() for k, v in load_file(str(weights_path)).items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)  # frozen layers: e5's, loaded already
-    frozen = model.frozen_prefixes(int(trained.get("freeze_layers", 0)))
-    if unexpected or [m for m in missing if "word_embeddings" not in m and not (frozen and m.startswith(frozen))]:
+    missing, unexpected = model.load_trained(state, int(trained.get("freeze_layers", 0)))  # over e5's, loaded already
+    if missing or unexpected:
         raise ValueError(f"--init {directory}: its weights do not fit this reader")
     return {"path": str(directory), "sha256": config.get("sha256", ""), "command": trained.get("command", ""),
             "steps": trained.get("steps"), "training_minutes": config.get("machine", {}).get("training_minutes"),
@@ -487,11 +486,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --init {args.init} trained its layers {init['freeze_layers']}..{args.freeze_layers - 1}; "
               f"a frozen layer must be e5's own (--freeze-layers {init['freeze_layers']} or fewer)", file=sys.stderr)
         return 2
-    if args.freeze_layers:
-        frozen = model.frozen_prefixes(args.freeze_layers)  # the same weights save_reader leaves out
-        for name, parameter in model.named_parameters():
-            if name.startswith(frozen):
-                parameter.requires_grad_(False)
+    model.freeze(args.freeze_layers)  # the same weights save_reader leaves out
     model.to(device)
     head_lr = args.head_lr if args.head_lr is not None else args.lr * 10
     passage_lr = args.passage_lr if args.passage_lr is not None else head_lr

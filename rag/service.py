@@ -606,6 +606,11 @@ class Kabar:
         return passages
 
 
+# The readers the package ships: the default, and a 12-layer one whose first six layers stay e5's own
+# (`--freeze-layers 6`; it reads better passage by passage, its answer head is not fitted yet: see its card).
+BUNDLED_READERS = {"bundled": "reader", "deep": "reader-deep"}
+
+
 def reader_directory(settings: Settings) -> Path | None:
     """The folder of the reader the settings name ('bundled' or 'deep': shipped in the package), None when off."""
     choice = settings.reader.strip()
@@ -616,11 +621,6 @@ def reader_directory(settings: Settings) -> Path | None:
 
         return Path(str(resources.files("rag").joinpath("data", BUNDLED_READERS[choice.lower()])))
     return Path(choice).expanduser()
-
-
-# The readers the package ships: the default, and a 12-layer one whose first six layers stay e5's own
-# (`--freeze-layers 6`; it reads better passage by passage, its answer head is not fitted yet: see its card).
-BUNDLED_READERS = {"bundled": "reader", "deep": "reader-deep"}
 
 
 def load_reader(settings: Settings):

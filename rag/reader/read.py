@@ -132,11 +132,9 @@ class Reader:
             model = ReaderModel(e5, layers, passage_pooling)
         except ValueError as exc:
             raise ReaderLoadError(f"{config_path}: {exc}") from exc
-        frozen = model.frozen_prefixes(frozen_layers)
-        if frozen:
+        if frozen_layers:
             model.load_e5(e5)
-        missing, unexpected = model.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
-        missing = [m for m in missing if "word_embeddings" not in m and not (frozen and m.startswith(frozen))]
+        missing, unexpected = model.load_trained({k: v.float() for k, v in state.items()}, frozen_layers)
         if missing or unexpected:
             raise ReaderLoadError(f"{weights_path} does not fit a {layers}-layer reader "
                                   f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
