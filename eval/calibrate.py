@@ -112,7 +112,8 @@ def collect_cases(cases: list[str], left_out: set[str], rng: random.Random
         if limit:
             questions = questions[:limit]
         # With a reader (KABAR_READER), its curve is fitted on the features of the sentence it chooses.
-        service = Kabar(Settings(index_dir=Path(index_dir), reader_confidence=True))
+        # The features do not depend on which curve serves; a reader with no curve yet is what this fits.
+        service = Kabar(Settings(index_dir=Path(index_dir), reader_confidence=False))
         key = service.calibration_key("default")
         got = collect(service, questions, label_mode)
         # A set's own questions.jsonl is named by its folder; the reader's dev files by their own name.

@@ -9,7 +9,7 @@ question the reader is not trusted with is answered exactly as the chooser answe
 questions (its folder's `dev/`) are held out here too, and the head is measured on them against the chooser
 alone and the chooser plus the reader's logit. belebele_id_en, seeds and xlsum_id_sample are never used.
 
-    python -m eval.train_answer_head                 # the bundled reader; e5 indexes reused from .kabar/eval
+    python -m eval.train_answer_head                 # the default reader (deep); e5 indexes reused from .kabar/eval
     python -m eval.train_answer_head --limit 40 --out /tmp/head    # a quick try
 """
 
@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.train_answer_head", description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", type=Path, default=Path("../shared/datasets"))
     parser.add_argument("--sets", default=",".join(TRAIN_SETS))
-    parser.add_argument("--reader", default="bundled", help="the reader whose features the head reads")
+    parser.add_argument("--reader", default="deep", help="the reader whose features the head reads (deep, fast or a folder)")
     parser.add_argument("--embedder", default="e5", help="the embedder whose indexes and chooser the head is for")
     parser.add_argument("--chooser", type=Path, help="the chooser's weights file (default: the shipped one)")
     parser.add_argument("--limit", type=int, help="questions per set (a quick try)")

@@ -80,13 +80,12 @@ class Settings(BaseSettings):
     mmr_lambda: float = Field(default=0.75, ge=0.0, le=1.0,
                               description="MMR trade-off: 1 = relevance only, lower = more diverse passages.")
     reader: str = Field(
-        default="bundled",
-        description="The trained reader that picks the answer sentence and its short answer: 'bundled' (the default, "
-        "shipped in rag/data/reader with its answer head), 'deep' (rag/data/reader-deep: 12 layers, the first six e5's own; "
-        "better per passage, no answer head yet, ~70 ms more a question), a directory made by "
-        "`python -m eval.train_reader`, or "
-        "'off' (the chooser alone: ~100 ms less a question; on the dev questions answer-exact facqa .801 → .759, "
-        "tydiqa .625 → .610, and belebele's Indonesian questions .447 → .477; see README).")
+        default="deep",
+        description="The trained reader that picks the answer sentence and its short answer, each shipped with its "
+        "answer head: 'deep' (the default, rag/data/reader-deep: 12 layers, the first six e5's own), 'fast' "
+        "(rag/data/reader: 6 layers, ~70 ms less a question, answers a little worse; 'bundled' is its older name), "
+        "a directory made by `python -m eval.train_reader` (and `eval.train_answer_head`), or 'off' (the chooser "
+        "alone: ~150 ms less a question, answers worse on factoid questions; the numbers are in the README).")
     chooser: Path | None = Field(
         default=None,
         description="Weights of the answer-sentence chooser (a file made by `python -m eval.train_chooser`); "

@@ -72,7 +72,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Iterat
     corpus = folder / "hostile.jsonl"
     corpus.write_text(json.dumps(HOSTILE) + "\n", encoding="utf-8")
     settings: Settings = build_index(folder / "index", "e5", cache_dir, paths=[SAMPLES, corpus])
-    with running_server(settings.index_dir, settings.cache_dir, KABAR_READER="bundled") as base:
+    with running_server(settings.index_dir, settings.cache_dir) as base:
         yield base
 
 

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from rag.reader.read import Passage, Reader, ReaderLoadError, best_span
-from rag.service import Kabar, load_reader
+from rag.service import ConfigurationError, Kabar, load_reader
 from rag.settings import Settings
 from rag.text import sentence_spans
 from tests.conftest import ROOT, SHARED, SUMMIT_ARTICLE
@@ -49,9 +49,10 @@ def test_best_span_drops_a_bracket_whose_partner_is_outside_it():
     assert text[start:end] == "(21 November 1854)"
 
 
-def test_the_bundled_reader_loads_offline_from_the_files_the_install_has(monkeypatch):
+def test_the_fast_reader_loads_offline_from_the_files_the_install_has(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    reader = load_reader(Settings(reader="bundled"))
+    reader = load_reader(Settings(reader="fast"))
+    assert load_reader(Settings(reader="bundled")) is reader  # its name before the deep reader became the default
     config = json.loads((BUNDLED / "config.json").read_text())
     assert reader.name.endswith(config["sha256"][:8])
     assert (BUNDLED / "MODEL_CARD.md").is_file()
@@ -65,10 +66,12 @@ def test_the_bundled_reader_loads_offline_from_the_files_the_install_has(monkeyp
     assert "Kazakhstan" in text[start:end]
 
 
-def test_the_deep_reader_ships_only_the_layers_it_trained_and_reads_with_e5s_own_below_them(monkeypatch):
+def test_the_default_reader_is_the_deep_one_and_ships_only_the_layers_it_trained(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     deep = ROOT / "rag" / "data" / "reader-deep"
-    reader = load_reader(Settings(reader="deep"))
+    reader = load_reader(Settings())
+    assert load_reader(Settings(reader="deep")) is reader
+    assert (deep / "answer_head.safetensors").is_file()
     config = json.loads((deep / "config.json").read_text())
     assert reader.name == f"kabar-reader-12l-{config['sha256'][:8]}" and config["settings"]["freeze_layers"] == 6
     assert (deep / "MODEL_CARD.md").is_file()
@@ -84,6 +87,15 @@ def test_the_deep_reader_ships_only_the_layers_it_trained_and_reads_with_e5s_own
 
 def test_off_means_no_reader():
     assert load_reader(Settings(reader="off")) is None
+
+
+def test_asking_for_the_readers_curve_where_none_was_fitted_is_an_error_not_the_similarity_curve(
+        hashing_seed_settings):
+    # The shipped curves are for e5; a reader over the hashing embedder has none.
+    settings = hashing_seed_settings.model_copy(update={"reader": "fast", "reader_confidence": True})
+    with pytest.raises(ConfigurationError, match="no curve for hashing.*eval.calibrate"):
+        Kabar(settings)
+    assert Kabar(settings.model_copy(update={"reader_confidence": False})).reader is not None
 
 
 def test_a_missing_reader_is_an_error_that_says_what_to_do(tmp_path):
