@@ -83,9 +83,9 @@ class Settings(BaseSettings):
         default="deep",
         description="The trained reader that picks the answer sentence and its short answer, each shipped with its "
         "answer head: 'deep' (the default, rag/data/reader-deep: 12 layers, the first six e5's own), 'fast' "
-        "(rag/data/reader: 6 layers, ~70 ms less a question, answers a little worse; 'bundled' is its older name), "
+        "(rag/data/reader: 6 layers, ~80 ms less a question, answers a little worse; 'bundled' is its older name), "
         "a directory made by `python -m eval.train_reader` (and `eval.train_answer_head`), or 'off' (the chooser "
-        "alone: ~150 ms less a question, answers worse on factoid questions; the numbers are in the README).")
+        "alone: ~200 ms less a question, answers worse on factoid questions; the numbers are in the README).")
     chooser: Path | None = Field(
         default=None,
         description="Weights of the answer-sentence chooser (a file made by `python -m eval.train_chooser`); "
