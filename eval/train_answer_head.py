@@ -241,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.train_answer_head", description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", type=Path, default=Path("../shared/datasets"))
     parser.add_argument("--sets", default=",".join(TRAIN_SETS))
-    parser.add_argument("--reader", default="deep", help="the reader whose features the head reads (deep, fast or a folder)")
+    parser.add_argument("--reader", default="deep",
+                        help="the reader whose features the head reads (deep, fast or a folder)")
     parser.add_argument("--embedder", default="e5", help="the embedder whose indexes and chooser the head is for")
     parser.add_argument("--chooser", type=Path, help="the chooser's weights file (default: the shipped one)")
     parser.add_argument("--limit", type=int, help="questions per set (a quick try)")

@@ -100,12 +100,7 @@ class Kabar:
         self.reader = load_reader(settings)
         self.chooser = load_chooser(self.embedder.spec.key, settings.chooser)
         self.answer_head = load_head(settings, self.reader, self.chooser)
-        curve = self.calibration_key("default")
-        if settings.reader_confidence and self.reader is not None and curve not in self._calibrations:
-            # Asking for the reader's curve and getting the similarity curve's refusals would be a silent fallback.
-            raise ConfigurationError(
-                f"KABAR_READER_CONFIDENCE=true, but rag/calibration.json has no curve for {curve}: fit one with "
-                "`python -m eval.calibrate ... --write` (README, Answer confidence), or turn it off")
+        self._check_reader_curve()
         self.reference_vectors = reference_vectors(self.embedder)
         self.generator = self._generator() if settings.llm_url else None
 
@@ -250,8 +245,18 @@ class Kabar:
     def calibration_for(self, mode: str) -> Calibration:
         """With the reader reading, the curve fitted on its logits; without, the similarity-only curve."""
         if self._reads(mode) and self.settings.reader_confidence:
-            return self._calibrations.get(self.calibration_key(mode), self.calibration)
+            return self._calibrations[self.calibration_key(mode)]  # there is one: checked at start
         return self.calibration
+
+    def _check_reader_curve(self) -> None:
+        """Asking for the reader's curve and getting the similarity curve's refusals would be a silent fallback."""
+        if not (self.settings.reader_confidence and self.reader is not None):
+            return
+        key = self.calibration_key("default")
+        if key not in self._calibrations:
+            raise ConfigurationError(
+                f"KABAR_READER_CONFIDENCE=true, but rag/calibration.json has no curve for {key}: fit one with "
+                "`python -m eval.calibrate ... --write` (README, Answer confidence), or turn it off")
 
     def calibration_key(self, mode: str) -> str:
         return f"{self.embedder.spec.key}+{self.reader.name}" if self._reads(mode) else self.embedder.spec.key

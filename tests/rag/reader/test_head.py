@@ -102,9 +102,9 @@ def test_fitting_runs_end_to_end_on_a_tiny_subset(tmp_path):
                           "--work", str(tmp_path / "work"), "--out", str(chooser)], **common)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     out = tmp_path / "head"
-    fit = [sys.executable, "-m", "eval.train_answer_head", "--datasets", str(data), "--embedder", "hashing", "--reader", "fast",
-           "--chooser", str(chooser), "--epochs", "2", "--work", str(tmp_path / "work"), "--out", str(out),
-           "--rows", str(tmp_path / "rows.bin")]
+    fit = [sys.executable, "-m", "eval.train_answer_head", "--datasets", str(data), "--embedder", "hashing",
+           "--reader", "fast", "--chooser", str(chooser), "--epochs", "2", "--work", str(tmp_path / "work"),
+           "--out", str(out), "--rows", str(tmp_path / "rows.bin")]
     run = subprocess.run(fit, **common)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     (key,) = json.loads(chooser.read_text())

@@ -164,9 +164,9 @@ def test_a_question_in_another_language_gets_the_sentence_but_no_short_answer(e5
     assert "Kazakhstan" in result.answer.text and result.answer.span is None
 
 
-@pytest.mark.xfail(strict=True, reason="known limit of the deep reader (session 2026-12-01 (k)): asked for a list of "
-                   "names, it prefers the sentence naming the meeting (logit -1.0) to the one listing who attended (-4.3); "
-                   "the six-layer reader picks the list. Passing means it was fixed: drop this mark.")
+@pytest.mark.xfail(strict=True, reason="known limit of the deep reader (session 2026-12-01 (k)): asked for a list "
+                   "of names, it prefers the sentence naming the meeting (logit -1.0) to the one listing who attended "
+                   "(-4.3); the six-layer reader picks the list. Passing means it was fixed: drop this mark.")
 def test_a_question_asking_for_a_list_of_names_gets_the_sentence_that_lists_them(e5_service):
     result = e5_service.ask("Siapa saja menteri yang hadir di KTT Tiongkok-Asia Tengah?")
     assert result.answer is not None and "turut hadir" in result.answer.text
