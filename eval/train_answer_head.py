@@ -165,7 +165,8 @@ def readings_key(args: argparse.Namespace, settings) -> dict:
         reader = ""  # collect() then says what is wrong with the reader
     chooser = args.chooser.expanduser() if args.chooser else SHIPPED_CHOOSER
     return {"columns": list(COLUMNS), "sets": args.sets, "limit": args.limit, "embedder": args.embedder,
-            "reader_int8": settings.reader_int8, "reader_passages": settings.reader_passages, "reader": reader,
+            "reader_int8": settings.reader_int8, "reader_precision": settings.reader_precision,
+            "reader_passages": settings.reader_passages, "reader": reader,
             "chooser": hashlib.sha256(chooser.read_bytes()).hexdigest() if chooser.is_file() else ""}
 
 

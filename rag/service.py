@@ -648,16 +648,17 @@ def load_reader(settings: Settings):
     directory = reader_directory(settings)
     if directory is None:
         return None
-    from rag.reader.read import WEIGHTS, Reader
+    from rag.reader.read import WEIGHTS, Reader, cpu_has_bf16
 
     try:
         stamp = (directory / WEIGHTS).stat().st_mtime_ns
     except OSError:
         stamp = 0
-    key = (str(directory.resolve()), stamp, settings.reader_int8)
+    bf16 = settings.reader_precision == "bf16" or (settings.reader_precision == "auto" and cpu_has_bf16())
+    key = (str(directory.resolve()), stamp, settings.reader_int8, bf16)
     with _READERS_LOCK:
         if key not in _READERS:
-            _READERS[key] = Reader(directory, threads=settings.threads, int8=settings.reader_int8)
+            _READERS[key] = Reader(directory, threads=settings.threads, int8=settings.reader_int8, bf16=bf16)
         return _READERS[key]
 
 

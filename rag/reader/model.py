@@ -60,6 +60,8 @@ class ReaderModel(nn.Module):
             raise ValueError(f"passage pooling is one of {', '.join(PASSAGE_POOLINGS)}, not {passage_pooling!r}")
         self.layers = layers
         self.passage_pooling = passage_pooling
+        # Set by `Reader` for reading on a CPU with bf16 instructions; training always runs in fp32.
+        self.bf16_encoder = False
         # vocab_size=1: the real table is swapped in below, never allocated as float32.
         config = BertConfig(vocab_size=1, hidden_size=c.hidden, num_hidden_layers=layers,
                             num_attention_heads=c.heads, intermediate_size=c.ffn, hidden_act="gelu",
@@ -131,7 +133,14 @@ class ReaderModel(nn.Module):
         Returns start/end logits (B, T), sentence logits (B, sentences), passage logits (B,) and the
         sentence head's hidden layer (B, sentences, hidden).
         """
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        if self.bf16_encoder:
+            # Only the encoder's matrix products in bf16; the heads read its output in fp32, so the logits the
+            # answer head and the curves compare are not rounded to bf16's three digits.
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            hidden = hidden.float()
+        else:
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         start, end = self.span(hidden).unbind(-1)
         batch, _, width = hidden.shape
         member = (sentence_of.unsqueeze(-1) == torch.arange(sentences, device=hidden.device)).to(hidden.dtype)

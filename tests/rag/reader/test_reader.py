@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from rag.reader.read import Passage, Reader, ReaderLoadError, best_span
+from rag.reader.read import Passage, Reader, ReaderLoadError, best_span, cpu_has_bf16
 from rag.service import ConfigurationError, Kabar, load_reader
 from rag.settings import Settings
 from rag.text import sentence_spans
@@ -64,6 +64,36 @@ def test_the_fast_reader_loads_offline_from_the_files_the_install_has(monkeypatc
     assert best == 1
     start, end, _ = reading.spans[1]
     assert "Kazakhstan" in text[start:end]
+
+
+def test_bf16_is_chosen_only_where_the_cpu_computes_it_natively(tmp_path):
+    zen4 = tmp_path / "zen4"
+    zen4.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512bw avx512_vnni avx512_bf16\n")
+    older = tmp_path / "older"
+    older.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512bw avx512_vnni\n")
+    arm = tmp_path / "arm"
+    arm.write_text("processor\t: 0\nFeatures\t: fp asimd sve bf16 i8mm\n")
+    assert cpu_has_bf16(zen4) and cpu_has_bf16(arm)
+    assert not cpu_has_bf16(older)  # oneDNN would emulate bf16 there: slower than fp32
+    assert not cpu_has_bf16(tmp_path / "missing")
+
+
+def test_reading_in_bf16_gives_the_fp32_readings_choices(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    fp32 = load_reader(Settings(reader_precision="fp32"))
+    bf16 = load_reader(Settings(reader_precision="bf16"))
+    assert not fp32.bf16 and bf16.bf16 and bf16 is not fp32
+    assert load_reader(Settings(reader_precision="bf16", reader_int8=True)).bf16 is False  # int8 takes precedence
+    text = ("Chengdu - Tiongkok dan Asia Tengah berjanji melanjutkan hasil KTT pertama di Xi'an. Pertemuan menteri "
+            "luar negeri keenam digelar di kota Chengdu. Layanan truk kini menghubungkan 20 kota di lima negara. "
+            "KTT berikutnya akan diadakan di Kazakhstan pada tahun 2025.")
+    passages = [Passage("KTT Tiongkok-Asia Tengah", text, sentence_spans(text))]
+    for question in ("Di kota mana pertemuan menteri luar negeri digelar?", "Berapa kota yang dihubungkan layanan truk?"):
+        [exact], [fast] = fp32.read(question, passages), bf16.read(question, passages)
+        read = [n for n, logit in enumerate(exact.sentence_logits) if logit is not None]
+        assert max(read, key=lambda n: exact.sentence_logits[n]) == max(read, key=lambda n: fast.sentence_logits[n])
+        assert abs(exact.passage_logit - fast.passage_logit) < 0.15
+        assert max(abs(exact.sentence_logits[n] - fast.sentence_logits[n]) for n in read) < 0.25
 
 
 def test_the_default_reader_is_the_deep_one_and_ships_only_the_layers_it_trained(monkeypatch):
