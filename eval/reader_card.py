@@ -62,6 +62,7 @@ question words switched into English ("siapa" → "who").
 | epochs planned | {settings['epochs']} ({settings['total_steps']} steps) |
 | steps run | {settings['steps']} (stopped by {settings['stopped_by']}) |
 | seed | {settings['seed']} |
+| encoder arithmetic | {'bf16 (autocast; fp32 weights and optimizer)' if settings.get('bf16') else 'fp32'} |
 | max tokens | 256 (question ≤ 48) |
 
 ## Training run

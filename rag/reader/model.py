@@ -60,7 +60,8 @@ class ReaderModel(nn.Module):
             raise ValueError(f"passage pooling is one of {', '.join(PASSAGE_POOLINGS)}, not {passage_pooling!r}")
         self.layers = layers
         self.passage_pooling = passage_pooling
-        # Set by `Reader` for reading on a CPU with bf16 instructions; training always runs in fp32.
+        # Set by `Reader` for reading on a CPU with bf16 instructions, and by `eval.train_reader --bf16`
+        # (the weights and their updates stay fp32 either way).
         self.bf16_encoder = False
         # vocab_size=1: the real table is swapped in below, never allocated as float32.
         config = BertConfig(vocab_size=1, hidden_size=c.hidden, num_hidden_layers=layers,
@@ -136,7 +137,7 @@ class ReaderModel(nn.Module):
         if self.bf16_encoder:
             # Only the encoder's matrix products in bf16; the heads read its output in fp32, so the logits the
             # answer head and the curves compare are not rounded to bf16's three digits.
-            with torch.autocast("cpu", dtype=torch.bfloat16):
+            with torch.autocast(input_ids.device.type, dtype=torch.bfloat16):
                 hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
             hidden = hidden.float()
         else:

@@ -237,20 +237,26 @@ def test_training_runs_end_to_end_on_a_tiny_subset(tmp_path):
     assert reader.read("siapa?", [Passage(None, "Budi pergi ke pasar.", [(0, 20)])])
 
     # The second run starts from the first reader's weights and says so on its card; it is taught on the passages
-    # Kabar's retrieval shows the reader.
+    # Kabar's retrieval shows the reader, with the encoder's arithmetic in bf16 (its weights and updates in fp32).
     second = tmp_path / "reader2"
     run = subprocess.run([sys.executable, "-m", "eval.train_reader", "--datasets", str(data), "--out", str(second),
                           "--work", str(tmp_path / "work2"), "--layers", "2", "--batch", "4", "--epochs", "1",
                           "--init", str(out), "--passage-lr", "1e-3", "--passage-weight", "1", "--null-span",
-                          "--passages", "read", "--embedder", "hashing", "--indexes", str(tmp_path / "indexes")],
+                          "--passages", "read", "--embedder", "hashing", "--indexes", str(tmp_path / "indexes"),
+                          "--bf16"],
                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     settings = json.loads((second / "config.json").read_text())["settings"]
     assert settings["init"]["sha256"] == config["sha256"]
     assert (settings["passage_lr"], settings["passage_weight"], settings["null_span"]) == (1e-3, 1.0, True)
     assert settings["passages"] == "read" and "the passages read for" in run.stdout  # taught on what retrieval showed
+    assert settings["bf16"] is True and config["settings"]["bf16"] is False
+    learned = Reader(second).model.state_dict()
+    assert not all((learned[k] == loaded[k]).all() for k in loaded if k.startswith("encoder.encoder.layer.1."))
     assert all("null_span_accuracy" in metrics for metrics in json.loads((second / "config.json").read_text())["dev"].values())
     assert config["sha256"][:12] in (second / "MODEL_CARD.md").read_text()
+    assert "| encoder arithmetic | bf16" in (second / "MODEL_CARD.md").read_text()
+    assert "| encoder arithmetic | fp32" in (out / "MODEL_CARD.md").read_text()
     assert Reader(second).null_span and not reader.null_span
     assert Reader(second).read("siapa?", [Passage(None, "Budi pergi ke pasar.", [(0, 20)])])
     # A reader of another shape is refused with a message, not half-loaded.
