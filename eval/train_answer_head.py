@@ -156,7 +156,7 @@ def readings_key(args: argparse.Namespace, settings) -> dict:
     head records, checked against the weights whenever the reader loads); the chooser by its file's bytes."""
     from rag.chooser import SHIPPED_CHOOSER
     from rag.reader.read import CONFIG
-    from rag.service import reader_directory
+    from rag.service import reader_directory, reads_bf16
 
     folder = reader_directory(settings)
     try:
@@ -165,7 +165,7 @@ def readings_key(args: argparse.Namespace, settings) -> dict:
         reader = ""  # collect() then says what is wrong with the reader
     chooser = args.chooser.expanduser() if args.chooser else SHIPPED_CHOOSER
     return {"columns": list(COLUMNS), "sets": args.sets, "limit": args.limit, "embedder": args.embedder,
-            "reader_int8": settings.reader_int8, "reader_precision": settings.reader_precision,
+            "reader_int8": settings.reader_int8, "reader_bf16": reads_bf16(settings),
             "reader_passages": settings.reader_passages, "reader": reader,
             "chooser": hashlib.sha256(chooser.read_bytes()).hexdigest() if chooser.is_file() else ""}
 

@@ -648,18 +648,30 @@ def load_reader(settings: Settings):
     directory = reader_directory(settings)
     if directory is None:
         return None
-    from rag.reader.read import WEIGHTS, Reader, cpu_has_bf16
+    from rag.reader.read import WEIGHTS, Reader
 
     try:
         stamp = (directory / WEIGHTS).stat().st_mtime_ns
     except OSError:
         stamp = 0
-    bf16 = settings.reader_precision == "bf16" or (settings.reader_precision == "auto" and cpu_has_bf16())
+    bf16 = reads_bf16(settings)
     key = (str(directory.resolve()), stamp, settings.reader_int8, bf16)
     with _READERS_LOCK:
         if key not in _READERS:
             _READERS[key] = Reader(directory, threads=settings.threads, int8=settings.reader_int8, bf16=bf16)
         return _READERS[key]
+
+
+def reads_bf16(settings: Settings) -> bool:
+    """Whether the reader's encoder reads in bf16: what `reader_precision` means on this CPU (int8 comes first).
+
+    One answer for the loader and for whatever records how readings were made (`eval.train_answer_head`), so that
+    readings kept on a bf16 CPU are not taken for fp32 ones on another."""
+    from rag.reader.read import cpu_has_bf16
+
+    if settings.reader_int8:
+        return False
+    return settings.reader_precision == "bf16" or (settings.reader_precision == "auto" and cpu_has_bf16())
 
 
 def load_head(settings: Settings, reader, chooser):

@@ -134,14 +134,11 @@ class ReaderModel(nn.Module):
         Returns start/end logits (B, T), sentence logits (B, sentences), passage logits (B,) and the
         sentence head's hidden layer (B, sentences, hidden).
         """
-        if self.bf16_encoder:
-            # Only the encoder's matrix products in bf16; the heads read its output in fp32, so the logits the
-            # answer head and the curves compare are not rounded to bf16's three digits.
-            with torch.autocast(input_ids.device.type, dtype=torch.bfloat16):
-                hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            hidden = hidden.float()
-        else:
+        # With bf16_encoder, only the encoder's matrix products run in bf16; the heads read its output in fp32, so
+        # the logits the answer head and the curves compare are not rounded to bf16's three digits.
+        with torch.autocast(input_ids.device.type, dtype=torch.bfloat16, enabled=self.bf16_encoder):
             hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        hidden = hidden.float()  # no copy when it already is
         start, end = self.span(hidden).unbind(-1)
         batch, _, width = hidden.shape
         member = (sentence_of.unsqueeze(-1) == torch.arange(sentences, device=hidden.device)).to(hidden.dtype)

@@ -7,6 +7,7 @@ file is an error that names the file and says what to do, never a silent fallbac
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
@@ -85,6 +86,7 @@ def best_span(start_logits: list[float], end_logits: list[float], offsets: list[
     return (start, end, score) if end > start else None
 
 
+@functools.lru_cache(maxsize=None)  # the CPU does not change under a running process
 def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     """Whether this CPU computes in bf16 natively (AVX512-BF16 or AMX on x86, the bf16 extension on Arm).
 
