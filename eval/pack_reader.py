@@ -1,0 +1,90 @@
+"""Store a trained reader's weights in another format (int8 with row scales, or fp16) and measure what it costs.
+
+    python -m eval.pack_reader .kabar/reader-12f4 --weights int8
+
+A reader trained with `--weights fp16` (the default) can be packed afterwards instead of being trained again: the
+file is rewritten, its checksum and card follow, and the dev metrics on the card are measured again on the packed
+weights, beside the ones measured before (config.json keeps them as `dev_before_packing`). Fit the answer head after
+packing: it records the weights' checksum, and is fitted on the readings of the weights that ship.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.pack_reader", description=__doc__.split("\n")[0])
+    parser.add_argument("reader", type=Path, help="a folder written by `python -m eval.train_reader`")
+    parser.add_argument("--weights", choices=["fp16", "int8"], default="int8")
+    parser.add_argument("--datasets", type=Path, default=Path("../shared/datasets"))
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import hashlib
+
+    import torch
+    from safetensors.torch import save
+
+    from eval.reader_card import write_card
+    from eval.train_reader import build_dataset, evaluate
+    from rag.reader.read import CONFIG, WEIGHTS, Reader, ReaderLoadError
+    from rag.reader.weights import format_of, pack_weights, unpack_weights
+
+    torch.set_num_threads(args.threads)
+    try:
+        reader = Reader(args.reader)
+    except ReaderLoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    config = reader.config
+    settings = config["settings"]
+    if not (args.datasets / settings["sets"].split(",")[0]).is_dir():
+        print(f"error: no data sets at {args.datasets} (pass --datasets): the dev questions are measured again",
+              file=sys.stderr)
+        return 2
+    from safetensors.torch import load as load_safetensors
+
+    before = format_of(load_safetensors((args.reader / WEIGHTS).read_bytes()))
+    if before == args.weights:
+        print(f"{args.reader} is stored as {before} already")
+        return 0
+    started = time.time()
+    frozen = int(settings.get("freeze_layers", 0))
+    model = reader.model
+    packed = pack_weights(model.trained_state(frozen), args.weights)
+    model.load_trained(unpack_weights(packed), frozen)
+    data = build_dataset(args.datasets, tuple(settings["sets"].split(",")), settings.get("limit"), settings["seed"],
+                         settings["code_switch"], log=lambda message: None)
+    metrics = {name: evaluate(model, [e for e in data.dev if e.set_name == name], reader.tokenizer, torch,
+                              null_span=bool(settings.get("null_span", False)))
+               for name in data.counts}
+    weights = save(packed)
+    config.setdefault("dev_before_packing", config["dev"])
+    config["dev"] = metrics
+    config["sha256"] = hashlib.sha256(weights).hexdigest()
+    settings["weights"] = args.weights
+    settings["packed_by"] = "python -m eval.pack_reader " + " ".join(argv if argv is not None else sys.argv[1:])
+    for name, data_bytes in ((WEIGHTS, weights),
+                             (CONFIG, (json.dumps(config, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))):
+        temporary = args.reader / (name + ".tmp")
+        temporary.write_bytes(data_bytes)
+        os.replace(temporary, args.reader / name)
+    write_card(args.reader, settings.get("command", "python -m eval.train_reader"))
+    for name, m in metrics.items():
+        old = config["dev_before_packing"][name]
+        print(f"{name}: " + ", ".join(f"{k} {old[k]:.3f} → {m[k]:.3f}" for k in
+                                      ("sentence_top1", "span_exact", "span_f1", "passage_accuracy", "question_top1")
+                                      if k in old))
+    print(f"wrote {args.reader / WEIGHTS} ({len(weights) / 1e6:.1f} MB, {args.weights}) in {time.time() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
