@@ -97,7 +97,7 @@ def packing_note(config: dict) -> str:
     costs = "; ".join(
         f"{name}: sentence top-1 {before[name]['sentence_top1']:.3f} → {after[name]['sentence_top1']:.3f}, span exact "
         f"{before[name]['span_exact']:.3f} → {after[name]['span_exact']:.3f}" for name in after if name in before)
-    return (f"- Trained in fp32 and saved in fp16, then packed by `{config['settings']['packed_by']}`; on the dev "
+    return (f"- Saved in fp16 after training, then packed by `{config['settings']['packed_by']}`; on the dev "
             f"questions (fp16 → packed) {costs}.\n")
 
 

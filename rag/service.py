@@ -621,7 +621,7 @@ class Kabar:
         return passages
 
 
-# The readers the package ships, each with its answer head: 'deep' (the default: 12 layers, the first six e5's
+# The readers the package ships, each with its answer head: 'deep' (the default: 12 layers, the first four e5's
 # own) and 'fast' (6 layers, ~80 ms less a question, answers a little worse: see the README). 'bundled' is the
 # six-layer reader's name from before the deep one became the default, kept so that settings naming it still work.
 BUNDLED_READERS = {"deep": "reader-deep", "fast": "reader", "bundled": "reader"}

@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     reader: str = Field(
         default="deep",
         description="The trained reader that picks the answer sentence and its short answer, each shipped with its "
-        "answer head: 'deep' (the default, rag/data/reader-deep: 12 layers, the first six e5's own), 'fast' "
+        "answer head: 'deep' (the default, rag/data/reader-deep: 12 layers, the first four e5's own), 'fast' "
         "(rag/data/reader: 6 layers, ~80 ms less a question, answers a little worse; 'bundled' is its older name), "
         "a directory made by `python -m eval.train_reader` (and `eval.train_answer_head`), or 'off' (the chooser "
         "alone: ~200 ms less a question, answers worse on factoid questions; the numbers are in the README).")
@@ -107,15 +107,15 @@ class Settings(BaseSettings):
     reader_confidence: bool = Field(
         default=False, description="Take the answer's confidence from the curve fitted on the similarity signals and "
         "the reader's passage logit (the best of the passages it read), blended by trust with the similarity curve "
-        "(`python -m eval.calibrate`, fitted on tydiqa_id's and facqa's public training questions). On tydiqa dev it "
-        "refuses .274 of the unanswerable questions (similarity curve: .048) at .057 of the answerable; but on "
-        "archives unlike those it refuses answerable questions too (belebele's Indonesian .622, xlsum's long "
-        "articles .479, against .213 / .082), so it is off by default: turn it on for an archive of short "
-        "factoid passages.")
+        "(`python -m eval.calibrate`, fitted on tydiqa_id's and facqa's public training questions). With the deep "
+        "reader, on tydiqa dev it refuses .369 of the unanswerable questions (similarity curve: .048) at .095 of the "
+        "answerable; but on archives unlike those it refuses answerable questions too (belebele's Indonesian .754, "
+        "xlsum's long articles .918, against .213 / .082), so it is off by default: turn it on for an archive of "
+        "short factoid passages.")
     reader_rerank: bool = Field(default=False, description="Reorder the passages the reader read by their best "
-                                "sentence. With the deep reader, MRR@10 facqa dev .839 → .878, tydiqa dev .820 → "
-                                ".821, but belebele ID .937 → .913 and xlsum 1.000 → .986: on for an archive of short "
-                                "factoid passages, off by default (README, session (l)).")
+                                "sentence. With the deep reader, MRR@10 facqa dev .839 → .879, tydiqa dev .820 → "
+                                ".825, but belebele ID .937 → .914 and xlsum 1.000 → .986: on for an archive of short "
+                                "factoid passages, off by default (README, sessions (l), (m)).")
     reader_int8: bool = Field(default=False, description="Read with int8 linear layers: ~1.5x faster on CPU, the "
                               "same answer sentences, but int8 noise erases the passage head's 'does this passage "
                               "answer' signal (tydiqa dev AUC .74 → .56), so refusals fall back toward the similarity "
