@@ -267,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from rag.reader.head import save_answer_head
+    from rag.service import reader_directory
     from rag.settings import Settings
 
     settings = Settings(reader=args.reader, embedder=args.embedder, chooser=args.chooser)
@@ -311,7 +312,8 @@ def main(argv: list[str] | None = None) -> int:
     tensors = {"hidden.weight": head.hidden.weight.detach().numpy(), "hidden.bias": head.hidden.bias.detach().numpy(),
                "out.weight": head.out.weight.detach().numpy().reshape(-1),
                "out.bias": head.out.bias.detach().numpy(), "read.weight": (head.read * head.read_mask).detach().numpy()}
-    out = args.out or fitted_for.reader_directory
+    # Beside the reader this run names: kept readings may have been read from another folder of the same weights.
+    out = args.out or reader_directory(settings) or fitted_for.reader_directory
     path = save_answer_head(out, tensors, {
         "reader_sha256": fitted_for.reader_sha256, "chooser": fitted_for.chooser,
         "fitted_on": f"{args.sets} public questions, train split ({len(training)} questions); the reader's dev "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -122,6 +123,19 @@ def test_fitting_runs_end_to_end_on_a_tiny_subset(tmp_path):
     assert wider.returncode == 0 and "readings reused from" in wider.stdout, wider.stdout[-2000:] + wider.stderr[-2000:]
     wide = load_answer_head(out, bundled_sha(), chooser_digest(load_chooser(key, chooser).weights))
     assert wide.span_weight != 0.0 and wide.metadata["settings"]["span"] is True
+    # Readings kept while one folder was read, reused for a copy of the same weights: the head goes beside the copy.
+    first, copy = tmp_path / "reader-a", tmp_path / "reader-b"
+    for folder in (first, copy):
+        shutil.copytree(ROOT / "rag" / "data" / "reader", folder,
+                        ignore=shutil.ignore_patterns("dev", "answer_head.safetensors"))
+    beside = [*fit[:fit.index("--reader")], "--reader", str(first), "--chooser", str(chooser), "--epochs", "2",
+              "--work", str(tmp_path / "work"), "--rows", str(tmp_path / "rows-a.bin")]
+    assert subprocess.run(beside, **common).returncode == 0 and (first / "answer_head.safetensors").is_file()
+    written = (first / "answer_head.safetensors").read_bytes()
+    beside[beside.index(str(first))] = str(copy)
+    moved = subprocess.run(beside, **common)
+    assert moved.returncode == 0 and "readings reused from" in moved.stdout, moved.stdout[-2000:] + moved.stderr[-2000:]
+    assert (copy / "answer_head.safetensors").is_file() and (first / "answer_head.safetensors").read_bytes() == written
     # Readings kept for other sets are not reused, and a damaged file is asked again, not a crash.
     other = subprocess.run(fit[:-2] + ["--sets", "tydiqa_id", "--rows", str(tmp_path / "rows.bin")], **common)
     assert other.returncode == 0 and "readings reused" not in other.stdout
@@ -132,8 +146,6 @@ def test_fitting_runs_end_to_end_on_a_tiny_subset(tmp_path):
 
 
 def test_a_service_with_a_damaged_head_refuses_to_start(tmp_path, e5_seed_settings):
-    import shutil
-
     reader = tmp_path / "reader"
     shutil.copytree(BUNDLED, reader, ignore=shutil.ignore_patterns("dev"))
     (reader / HEAD_FILE).write_bytes(b"not a safetensors file")
