@@ -11,6 +11,7 @@ packing: it records the weights' checksum, and is fitted on the readings of the 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -27,15 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import hashlib
-
     import torch
     from safetensors.torch import save
 
     from eval.reader_card import write_card
     from eval.train_reader import build_dataset, evaluate
     from rag.reader.read import CONFIG, WEIGHTS, Reader, ReaderLoadError
-    from rag.reader.weights import format_of, pack_weights, unpack_weights
+    from rag.reader.weights import pack_weights, unpack_weights
 
     torch.set_num_threads(args.threads)
     try:
@@ -49,11 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no data sets at {args.datasets} (pass --datasets): the dev questions are measured again",
               file=sys.stderr)
         return 2
-    from safetensors.torch import load as load_safetensors
-
-    before = format_of(load_safetensors((args.reader / WEIGHTS).read_bytes()))
-    if before == args.weights:
-        print(f"{args.reader} is stored as {before} already")
+    if reader.weights_format == args.weights:  # read from the file as it loaded, not from the config's word
+        print(f"{args.reader} is stored as {args.weights} already")
         return 0
     started = time.time()
     frozen = int(settings.get("freeze_layers", 0))

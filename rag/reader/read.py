@@ -110,7 +110,7 @@ class Reader:
 
         from rag.reader.e5_file import E5FileError, E5Tokenizer, read_e5_file
         from rag.reader.model import ReaderModel
-        from rag.reader.weights import unpack_weights
+        from rag.reader.weights import format_of, unpack_weights
 
         self.directory = Path(directory)
         config_path, weights_path = self.directory / CONFIG, self.directory / WEIGHTS
@@ -154,6 +154,7 @@ class Reader:
             raise ReaderLoadError(f"{config_path}: {exc}") from exc
         if frozen_layers:
             model.load_e5(e5)
+        self.weights_format = format_of(state)  # what the file stores; reading is fp32/bf16 either way
         try:
             state = unpack_weights(state)
         except ValueError as exc:
