@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,8 +224,6 @@ def save_reader(model, directory: Path, settings: dict, machine: dict, dev_metri
     stopped between the two renames leaves weights that fail the config's checksum, which `Reader` reports.
     `earlier` is kept in the config beside the new metrics (`eval.pack_reader`'s `dev_before_packing`).
     """
-    import os
-
     from safetensors.torch import save
 
     from rag.reader.weights import pack_weights
