@@ -65,6 +65,10 @@ log = logging.getLogger("kabar.service")
 
 
 ANSWER_PASSAGES = 3  # the answer sentence is sought in this many top passages
+# "The next summit" is dated by the newest of the articles that speak of the summit: the untimed search's best
+# few articles, those scoring within this share of the best one (an unrelated newer story scores far below).
+EVENT_ARTICLES = 3
+EVENT_SCORE_SHARE = 0.85
 NO_ANSWER = "No passage in the archive answers this question with enough confidence."
 EMPTY_INDEX = "The archive is empty."
 NOTHING_MATCHES = "No article in the archive matches the filters (dates or source)."
@@ -285,7 +289,7 @@ class Kabar:
         snapshot = self.snapshot
         timings: dict[str, float] = {}
         with self._damage_guard(snapshot):
-            as_of = as_of or self.archive_date(snapshot)
+            as_of = self._present_for(snapshot, question, mode, filters, as_of or self.archive_date(snapshot))
             _, named = self._search_texts(question, mode, as_of)
             candidates = self._retrieve(snapshot, named, k, mode, filters, timings, as_of)[0]
             return SearchResult(question=question, passages=self._passages(snapshot, candidates), timings_ms=timings,
@@ -355,9 +359,9 @@ class Kabar:
 
     def _ask_steps(self, snapshot, question, k, mode, filters, history, as_of, started):
         timings: dict[str, float] = {}
-        as_of = as_of or self.archive_date(snapshot)
         with_topic = search_text(question, history)
         follow_up = with_topic != question
+        as_of = self._present_for(snapshot, with_topic, mode, filters, as_of or self.archive_date(snapshot), timings)
         searched, named = self._search_texts(with_topic, mode, as_of)
         candidates, query = self._retrieve(snapshot, named, k, mode, filters, timings, as_of)
         # One read of the cited articles serves the passages and the answer.
@@ -415,7 +419,7 @@ class Kabar:
         """Retrieval as `ask` does it for a question that opens a conversation (what the trainers learn from)."""
         question = self.validate(question, k, mode)
         snapshot = self.snapshot
-        as_of = self.archive_date(snapshot)
+        as_of = self._present_for(snapshot, question, mode, None, self.archive_date(snapshot))
         searched, named = self._search_texts(question, mode, as_of)
         candidates, query = self._retrieve(snapshot, named, k, mode, None, {}, as_of)
         return question, snapshot, searched, candidates, query
@@ -533,6 +537,37 @@ class Kabar:
         if newest is None:
             newest = snapshot.derived["newest_date"] = snapshot.store.newest_published() or dt.date.today()
         return min(newest, dt.date.today())
+
+    def _present_for(self, snapshot: Snapshot, text: str, mode: str, filters: Filters | None, as_of: dt.date,
+                     timings: dict[str, float] | None = None) -> dt.date:
+        """The date "next" and "last" in `text` are resolved against: when the articles on its event last spoke.
+
+        A newsroom archive gets today's news, so its newest story says nothing about when the summit was last
+        reported: "the next summit" asked of it means the next one after what the archive's summit articles
+        announced, not one in today's year. So a question that asks for the next or the last event without a
+        year is first searched without the time stage, and the newest publication date (up to `as_of`, the
+        asker's present) among the best articles found is its present. Questions with a year or a relative
+        year ("tahun lalu": the asker's last year) keep `as_of`, as do archives whose articles carry no dates.
+        """
+        if "time" not in Pipeline.parse(mode).stages:
+            return as_of
+        timeframe = question_timeframe(text, as_of)
+        if timeframe is None or timeframe.years:
+            return as_of
+        tick = time.perf_counter()
+        untimed, _ = self._retrieve(snapshot, self._with_archive_names(text, mode), EVENT_ARTICLES,
+                                    f"{mode}-no-time", filters, {}, as_of)
+        present = None
+        if untimed:
+            best = untimed[0].score
+            floor = best - (1 - EVENT_SCORE_SHARE) * abs(best)
+            speaking = [c.chunk.article_id for c in untimed if c.score >= floor]
+            dates = [a.published for a in snapshot.store.get_articles(speaking).values()
+                     if a.published is not None and a.published <= as_of]
+            present = max(dates, default=None)
+        if timings is not None:
+            timings["event_date"] = _ms(tick)
+        return present or as_of
 
     @staticmethod
     def _with_resolved_years(text: str, mode: str, as_of: dt.date | None) -> str:

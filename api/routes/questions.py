@@ -100,7 +100,8 @@ def search(
     published_from: dt.date | None = None,
     published_to: dt.date | None = None,
     source: list[str] | None = Query(default=None, max_length=50),
-    as_of: dt.date | None = Query(default=None, description="Resolve relative times against this date."),
+    as_of: dt.date | None = Query(default=None, description="Resolve relative times against this date "
+                                  "(default: the archive's newest article)."),
 ) -> SearchResult:
     _not_ready(service)
     if published_from and published_to and published_from > published_to:

@@ -7,11 +7,14 @@ import datetime as dt
 import pytest
 
 from index.manifest import EmbedderMismatchError
-from rag.models import AskResult
+from rag.chunk import Chunker
+from rag.embed.factory import load_embedder
+from rag.ingest.pipeline import Ingestor
+from rag.models import Article, AskResult
 from rag.retrieve import Filters
 from rag.service import Kabar, QuestionError
 from rag.settings import Settings
-from tests.conftest import SUMMIT_ARTICLE, XIAN_ARTICLE
+from tests.conftest import SUMMIT_ARTICLE, XIAN_ARTICLE, build_index
 
 
 def assert_citations_exact(service: Kabar, result: AskResult) -> None:
@@ -95,13 +98,66 @@ def test_questions_only_the_boilerplate_answers_get_no_answer(e5_service, questi
     assert result.no_answer_reason
 
 
-def test_the_next_event_is_the_next_one_after_the_archives_newest_story_not_after_today(hashing_service):
+FLOOD_2026 = Article(
+    id="banjir-2026", title="Banjir Rendam Ribuan Rumah di Jakarta Timur", source="Contoh", lang="id",
+    published=dt.date(2026, 3, 10),
+    text="Jakarta - Banjir merendam ribuan rumah di Jakarta Timur setelah hujan deras sejak Minggu malam. "
+         "Badan Penanggulangan Bencana Daerah mencatat ketinggian air mencapai satu meter di beberapa kelurahan. "
+         "Warga mengungsi ke masjid dan sekolah terdekat. Pemerintah provinsi menyiapkan dapur umum.")
+
+
+def archive_with_newer_news(index_dir, backend: str, cache_dir) -> Settings:
+    """The sample articles (the summit reported until December 2024) and a flood story of March 2026: the
+    archive's present is 2026, the summit's last news is from 2024."""
+    settings = build_index(index_dir, backend, cache_dir)
+    Ingestor(load_embedder(backend, None, cache_dir), Chunker(settings.chunk_size, settings.chunk_overlap)
+             ).ingest_articles([FLOOD_2026], index_dir, progress=False)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def hashing_service_with_news(tmp_path_factory, cache_dir) -> Kabar:
+    return Kabar(archive_with_newer_news(tmp_path_factory.mktemp("newer-news"), "hashing", cache_dir))
+
+
+def test_the_next_event_is_the_next_one_after_the_archives_newest_story_on_it_not_after_today(hashing_service):
     # The sample archive's newest article is from 2 December 2024.
-    result = hashing_service.ask("where will the next summit be held?")
+    result = hashing_service.ask("Di mana KTT berikutnya akan digelar?")
     assert result.searched_for is not None
     assert "2025" in result.searched_for and str(dt.date.today().year + 1) not in result.searched_for
-    explicit = hashing_service.ask("where will the next summit be held?", as_of=dt.date(2030, 6, 1))
-    assert "2031" in explicit.searched_for
+
+
+def test_the_next_event_is_dated_by_the_articles_on_it_not_by_newer_news(hashing_service_with_news):
+    service = hashing_service_with_news
+    assert service.archive_date(service.snapshot) == dt.date(2026, 3, 10)
+    result = service.ask("Di mana KTT berikutnya akan digelar?")
+    assert "2024 2025" in result.searched_for and "2026" not in result.searched_for
+    assert "event_date" in result.timings_ms
+    # A question with a year of its own, or about the asker's own last year, is not re-dated.
+    assert "event_date" not in service.ask("Di mana KTT tahun 2025?").timings_ms
+    assert "2025" in service.ask("Apa yang terjadi tahun lalu?").searched_for
+
+
+def test_as_of_bounds_which_articles_date_the_next_event(hashing_service):
+    # Asked as of June 2024, the December 2024 report is not yet written: the last summit news is from May 2023.
+    before = hashing_service.ask("Di mana KTT berikutnya akan digelar?", as_of=dt.date(2024, 6, 1))
+    assert "2023 2024" in before.searched_for and "2025" not in before.searched_for
+    # Asked as of 2030, the newest summit news is still December 2024's: the next summit it announced.
+    later = hashing_service.ask("Di mana KTT berikutnya akan digelar?", as_of=dt.date(2030, 6, 1))
+    assert "2024 2025" in later.searched_for and "2031" not in later.searched_for
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("question", [
+    "where will the next summit be held?", "下一届峰会在哪里举行？", "Где пройдет следующий саммит?",
+])
+def test_the_next_summit_asked_in_any_language_is_the_one_its_last_news_announced(tmp_path_factory, cache_dir,
+                                                                                    question):
+    service = Kabar(archive_with_newer_news(tmp_path_factory.mktemp("newer-news-e5"), "e5", cache_dir))
+    result = service.ask(question)
+    assert "2024 2025" in result.searched_for
+    assert result.answer is not None and "Kazakhstan" in result.answer.text
+    assert result.answer.citation.article_id == SUMMIT_ARTICLE
 
 
 def test_a_served_archive_that_another_process_writes_to_keeps_its_log_small(tmp_path):

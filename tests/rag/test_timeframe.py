@@ -31,6 +31,19 @@ def test_a_question_names_a_year_or_a_relative_time_resolved_against_as_of():
     assert question_timeframe("who attended the summit?", DECEMBER_2024) is None
 
 
+@pytest.mark.parametrize("question, timeframe", [
+    ("下一届峰会在哪里举行？", TimeFrame(after=2024)),
+    ("Где пройдет следующий саммит?", TimeFrame(after=2024)),
+    ("上一届峰会在哪里举行？", TimeFrame(before=2025)),
+    ("Где прошёл предыдущий саммит?", TimeFrame(before=2025)),
+    ("明年的峰会在哪里？", TimeFrame(years=frozenset({2025}))),
+    ("Где был саммит в прошлом году?", TimeFrame(years=frozenset({2023}))),
+    ("Кто был на саммите?", None),
+])
+def test_next_last_and_relative_years_are_read_in_chinese_and_russian_too(question, timeframe):
+    assert question_timeframe(question, DECEMBER_2024) == timeframe
+
+
 def test_a_timeframe_matches_events_in_its_time():
     assert TimeFrame(years=frozenset({2025})).matches({2023, 2025})
     assert not TimeFrame(years=frozenset({2024})).matches({2023, 2025})
