@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import subprocess
 import time
@@ -17,12 +18,39 @@ from rag.service import Kabar
 from rag.settings import Settings
 
 
-def git_commit() -> str:
+def git_commit(here: Path | None = None) -> str:
+    """The commit the numbers were measured at, "+dirty" when tracked files differ from it (then no commit has them)."""
+    here = here or Path(__file__).resolve().parent
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
-                              cwd=Path(__file__).resolve().parent).stdout.strip()
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
+                                cwd=here).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                                 text=True, check=True, cwd=here).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+    return f"{commit}+dirty" if changed else commit
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def reader_meta(service: Kabar) -> dict | None:
+    """Which reader and answer head chose the answers, and how they read: numbers name what made them."""
+    from rag.reader.head import HEAD_FILE
+    from rag.service import reader_directory
+
+    reader = service.reader
+    if reader is None:
+        return None
+    settings = service.settings
+    head = service.answer_head
+    return {"name": reader.name, "directory": str(reader_directory(settings)), "sha256": reader.config.get("sha256"),
+            "weights": reader.weights_format, "precision": "int8" if reader.int8 else "bf16" if reader.bf16 else "fp32",
+            "answer_head": _file_digest(Path(reader.directory) / HEAD_FILE) if head is not None else None,
+            "head_settings": head.metadata.get("settings") if head is not None else None,
+            "passages": settings.reader_passages,
+            "rerank": settings.reader_rerank, "confidence": settings.reader_confidence}
 
 
 def run_eval(corpus: list[Path], questions_file: Path, modes: list[str], settings: Settings,
@@ -50,6 +78,7 @@ def run_eval(corpus: list[Path], questions_file: Path, modes: list[str], setting
         "embedder": service.embedder.spec.key, "git_commit": git_commit(), "date": dt.date.today().isoformat(),
         "index_build_s": build_seconds, "k": k,
         "llm": {"url": settings.llm_url, "model": settings.llm_model} if llm else None,
+        "reader": reader_meta(service),
         "settings": {key: value for key, value in settings.model_dump(mode="json").items()
                      if key in ("chunk_size", "chunk_overlap", "candidate_pool", "min_answer_confidence", "rrf_k",
                                 "dense_weight", "lexical_weight", "sentence_weight",

@@ -63,6 +63,7 @@ def write_report(out: Path, meta: dict, metrics: dict, significance: dict, quest
         "",
         f"- corpus: {', '.join(meta['corpus'])} ({meta['index']})",
         f"- embedder: {meta['embedder']}; settings: {json.dumps(meta['settings'])}",
+        f"- reader: {json.dumps(meta['reader']) if meta.get('reader') else 'off'}",
         f"- git commit: {meta['git_commit']}; date: {meta['date']}; index build: {meta['index_build_s']} s",
         "",
         "## Results (overall and per question language)",

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import subprocess
 
-from eval.command import run_eval
+import pytest
+
+from eval.command import git_commit, reader_meta, run_eval
+from rag.service import Kabar
 from rag.settings import Settings
-from tests.conftest import SAMPLES
+from tests.conftest import ROOT, SAMPLES
 
 QUESTIONS = [
     {"id": "q1", "question": "KTT berikutnya di Kazakhstan pada tahun 2025", "lang": "id", "answers": ["Kazakhstan"],
@@ -37,7 +42,15 @@ def test_eval_reports_every_mode_and_writes_the_report_folder(tmp_path, cache_di
     for name in ("report.md", "metrics.json", "run.jsonl", "recall_at_k.png", "latency.png"):
         assert (out / name).stat().st_size > 0, name
     assert len((out / "run.jsonl").read_text().splitlines()) == 12
-    assert "git commit" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "git commit" in report
+    # The numbers name the reader and answer head that chose the answers, and how they read.
+    deep = json.loads((ROOT / "rag" / "data" / "reader-deep" / "config.json").read_text())
+    reader = result["meta"]["reader"]
+    assert reader["sha256"] == deep["sha256"] and reader["weights"] == "int8"
+    assert reader["answer_head"] is None  # the hashing embedder has no chooser, so no head adds to one
+    assert reader["precision"] in ("bf16", "fp32") and reader["rerank"] is False
+    assert f"- reader: {{\"name\": \"{reader['name']}\"" in report
 
     # The index is reused while the corpus and settings are unchanged.
     marker = (tmp_path / "index" / "eval-fingerprint.txt").stat().st_mtime
@@ -46,8 +59,6 @@ def test_eval_reports_every_mode_and_writes_the_report_folder(tmp_path, cache_di
 
 
 def test_eval_with_a_language_model_reports_claim_support_answer_hit_and_latency(tmp_path, cache_dir):
-    import pytest
-
     from tests.fake_llm import FakeLLM
 
     questions = tmp_path / "questions.jsonl"
@@ -65,3 +76,30 @@ def test_eval_with_a_language_model_reports_claim_support_answer_hit_and_latency
     assert dense["claim_support"] == 0.5  # one restated sentence, one invented number, per answer
     assert 0.0 <= dense["llm_answer_hit_supported"] <= 1.0 and dense["llm_p50_ms"] > 0
     assert "claim_support" in (tmp_path / "report" / "report.md").read_text()
+    assert result["meta"]["reader"] is None and "- reader: off" in (tmp_path / "report" / "report.md").read_text()
+
+
+@pytest.mark.model
+def test_the_report_names_the_answer_head_that_chose_with_the_reader(e5_seed_settings):
+    reader = reader_meta(Kabar(e5_seed_settings))  # the shared e5 services read with the six-layer reader
+    assert reader["directory"] == str(ROOT / "rag" / "data" / "reader")
+    head = ROOT / "rag" / "data" / "reader" / "answer_head.safetensors"
+    assert reader["answer_head"] == hashlib.sha256(head.read_bytes()).hexdigest()[:16]
+    assert reader["head_settings"]["units"] == 64 and reader["passages"] == 3
+
+
+def test_a_report_from_uncommitted_changes_says_so(tmp_path):
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=k", "-c", "user.email=k@example.org", *args], cwd=tmp_path,
+                       check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("add", "code.py")
+    git("commit", "-qm", "first")
+    commit = git_commit(tmp_path)
+    assert commit and "+" not in commit
+    (tmp_path / "notes.txt").write_text("untracked files are not the measured code\n")
+    assert git_commit(tmp_path) == commit
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert git_commit(tmp_path) == f"{commit}+dirty"
