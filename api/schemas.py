@@ -21,8 +21,8 @@ class AskRequest(BaseModel):
                       "default off).")
     as_of: dt.date | None = Field(
         default=None, description="Resolve relative times ('next year', 'tahun lalu') against this date "
-        "instead of the archive's newest article, for reproducible answers; 'the next summit' counts from the "
-        "newest article on the summit published by this date.")
+        "instead of the archive's newest article, for reproducible answers; 'the next summit' counts from "
+        "the newest article on the summit published by this date.")
     published_from: dt.date | None = None
     published_to: dt.date | None = None
     source: list[str] | str | None = None

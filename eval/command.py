@@ -19,13 +19,15 @@ from rag.settings import Settings
 
 
 def git_commit(here: Path | None = None) -> str:
-    """The commit the numbers were measured at, "+dirty" when tracked files differ from it (then no commit has them)."""
+    """The commit the numbers were measured at; "+dirty" when tracked files differ from it."""
     here = here or Path(__file__).resolve().parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True, check=True, cwd=here).stdout.strip()
+
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
-                                cwd=here).stdout.strip()
-        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                                 text=True, check=True, cwd=here).stdout.strip()
+        commit = git("rev-parse", "--short", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return f"{commit}+dirty" if changed else commit
@@ -45,8 +47,9 @@ def reader_meta(service: Kabar) -> dict | None:
         return None
     settings = service.settings
     head = service.answer_head
-    return {"name": reader.name, "directory": str(reader_directory(settings)), "sha256": reader.config.get("sha256"),
-            "weights": reader.weights_format, "precision": "int8" if reader.int8 else "bf16" if reader.bf16 else "fp32",
+    precision = "int8" if reader.int8 else "bf16" if reader.bf16 else "fp32"
+    return {"name": reader.name, "directory": str(reader_directory(settings)),
+            "sha256": reader.config.get("sha256"), "weights": reader.weights_format, "precision": precision,
             "answer_head": _file_digest(Path(reader.directory) / HEAD_FILE) if head is not None else None,
             "head_settings": head.metadata.get("settings") if head is not None else None,
             "passages": settings.reader_passages,

@@ -53,8 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--to", dest="published_to", type=_date, help="published on or before (YYYY-MM-DD)")
         sub.add_argument("--source", action="append", help="only this publisher (repeatable)")
         sub.add_argument("--as-of", dest="as_of", type=_date,
-                         help="resolve 'next year', 'tahun lalu'… against this date (default: the archive's newest "
-                              "article; 'the next summit': the newest article on the summit)")
+                         help="resolve 'next year', 'tahun lalu'… against this date (default: the archive's "
+                              "newest article; 'the next summit': the newest article on the summit)")
 
     evaluate = commands.add_parser("eval", help="measure retrieval, answers, abstention and latency")
     evaluate.add_argument("--corpus", type=Path, nargs="+", required=True, help="what `kabar ingest` accepts")

@@ -289,7 +289,8 @@ class Kabar:
         snapshot = self.snapshot
         timings: dict[str, float] = {}
         with self._damage_guard(snapshot):
-            as_of = self._present_for(snapshot, question, mode, filters, as_of or self.archive_date(snapshot))
+            as_of = as_of or self.archive_date(snapshot)
+            as_of = self._present_for(snapshot, question, mode, filters, as_of, timings)
             _, named = self._search_texts(question, mode, as_of)
             candidates = self._retrieve(snapshot, named, k, mode, filters, timings, as_of)[0]
             return SearchResult(question=question, passages=self._passages(snapshot, candidates), timings_ms=timings,
@@ -361,7 +362,8 @@ class Kabar:
         timings: dict[str, float] = {}
         with_topic = search_text(question, history)
         follow_up = with_topic != question
-        as_of = self._present_for(snapshot, with_topic, mode, filters, as_of or self.archive_date(snapshot), timings)
+        as_of = self._present_for(snapshot, with_topic, mode, filters, as_of or self.archive_date(snapshot),
+                                  timings)
         searched, named = self._search_texts(with_topic, mode, as_of)
         candidates, query = self._retrieve(snapshot, named, k, mode, filters, timings, as_of)
         # One read of the cited articles serves the passages and the answer.
@@ -540,7 +542,7 @@ class Kabar:
 
     def _present_for(self, snapshot: Snapshot, text: str, mode: str, filters: Filters | None, as_of: dt.date,
                      timings: dict[str, float] | None = None) -> dt.date:
-        """The date "next" and "last" in `text` are resolved against: when the articles on its event last spoke.
+        """The date "next" and "last" in `text` count from: when the articles on its event last spoke.
 
         A newsroom archive gets today's news, so its newest story says nothing about when the summit was last
         reported: "the next summit" asked of it means the next one after what the archive's summit articles

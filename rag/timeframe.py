@@ -18,13 +18,13 @@ import re
 from dataclasses import dataclass
 
 _YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20\d\d)(?!\d)")
-# Phrases that shift the year of their reference date: English, Indonesian, and the other languages questions come
-# in (Chinese has no spaces to bound a word, so its phrases stand alone).
+# Phrases that shift the year of their reference date: English, Indonesian, and the other languages questions
+# come in (Chinese has no spaces to bound a word, so its phrases stand alone).
 _YEAR_SHIFTS = [
     (re.compile(r"\b(next year|the coming year|tahun depan|tahun mendatang|tahun berikutnya"
                 r"|в следующем году|в будущем году)\b|明年|来年", re.I), 1),
-    (re.compile(r"\b(last year|previous year|a year ago|tahun lalu|tahun kemarin|tahun sebelumnya|setahun lalu"
-                r"|в прошлом году|год назад)\b|去年", re.I), -1),
+    (re.compile(r"\b(last year|previous year|a year ago|tahun lalu|tahun kemarin|tahun sebelumnya"
+                r"|setahun lalu|в прошлом году|год назад)\b|去年", re.I), -1),
     (re.compile(r"\b(this year|tahun ini|в этом году|в текущем году)\b|今年", re.I), 0),
 ]
 _FUTURE = re.compile(r"\b(next|upcoming|coming|future|berikutnya|mendatang|selanjutnya|akan datang|yang akan"

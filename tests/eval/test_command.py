@@ -76,7 +76,8 @@ def test_eval_with_a_language_model_reports_claim_support_answer_hit_and_latency
     assert dense["claim_support"] == 0.5  # one restated sentence, one invented number, per answer
     assert 0.0 <= dense["llm_answer_hit_supported"] <= 1.0 and dense["llm_p50_ms"] > 0
     assert "claim_support" in (tmp_path / "report" / "report.md").read_text()
-    assert result["meta"]["reader"] is None and "- reader: off" in (tmp_path / "report" / "report.md").read_text()
+    assert result["meta"]["reader"] is None
+    assert "- reader: off" in (tmp_path / "report" / "report.md").read_text()
 
 
 @pytest.mark.model
