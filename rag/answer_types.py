@@ -33,14 +33,19 @@ _ASKS: list[tuple[Kind, re.Pattern[str]]] = [
         r"what (number|percentage|share|amount)|kebe?rapa)\b"
         r"|сколько|多少|几",
         re.I)),
+    # "Which minister" asks for a person in every language, as it does in English.
     ("person", re.compile(r"\b(siapa(kah)?|who(m|se)?|which (person|minister|president|leader|official))\b"
-                          r"|кто|кого|кому|谁|何人", re.I)),
+                          r"|кто|кого|кому"
+                          r"|\bкак(ой|ая|ие|ого) (министр|президент|лидер|глав|чиновник|представител)"
+                          r"|谁|何人|哪位|哪些人", re.I)),
     ("place", re.compile(
         r"\b(di ?mana(kah)?|ke ?mana(kah)?|dari ?mana(kah)?|where|"
         r"(kota|negara|provinsi|pulau|daerah|wilayah|kabupaten|kecamatan|desa|benua|tempat|lokasi|gunung|sungai|"
         r"laut|bandara|pelabuhan|stadion) (apa|mana|manakah|apakah)|"
         r"(which|what) (city|country|province|island|region|place|location|state|town|venue|capital))\b"
-        r"|где|куда|откуда|в каком (городе|стране)|哪里|哪儿|在哪|哪个(国家|城市|地方)",
+        r"|где|куда|откуда|\bв как(ом|ой) (городе|стране|месте|регионе|области)"
+        r"|\bкак(ой|ая|ое) (город|страна|место)"
+        r"|哪里|哪儿|在哪|哪个(国家|城市|地方)|哪(座|国)|什么地方",
         re.I)),
     ("thing", re.compile(r"\b(apa(kah)?|apa nama|manakah|yang mana|what|which)\b|что|какой|какая|какое|什么|哪个",
                          re.I)),
