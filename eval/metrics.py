@@ -94,6 +94,8 @@ def summarize(questions: list[Question], results: list[QuestionResult]) -> dict[
         summary["answer_hit@5"] = rate(lambda r, q: any(q.contains_answer(p) for p in r.passages[:5]))
         summary["answer_exact"] = rate(lambda r, q: r.answer is not None and q.contains_answer(r.answer))
         spans = [r for r in answerable if r.span is not None]
+        # How often there is a headline at all: span_exact alone would praise a reader that dares one answer.
+        summary["span_shown"] = round(len(spans) / len(answerable), 4)
         if spans:
             # SQuAD-style, over the answered questions that got a short answer.
             summary["span_exact"] = round(sum(max(exact_match(r.span, a) for a in by_id[r.question_id].answers)

@@ -9,7 +9,8 @@ from eval.metrics import QuestionResult
 from eval.questions import Question
 
 TABLE_COLUMNS = ["questions", "recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "answer_hit@1",
-                 "answer_hit@5", "answer_exact", "span_exact", "span_f1", "unanswerable_refused", "answerable_refused", "citation_validity",
+                 "answer_hit@5", "answer_exact", "span_shown", "span_exact", "span_f1",
+                 "unanswerable_refused", "answerable_refused", "citation_validity",
                  "latency_p50_ms", "latency_p95_ms", "llm_answers", "llm_errors", "claim_support",
                  "llm_answer_hit_supported", "llm_answer_hit_text", "llm_p50_ms"]
 
@@ -50,7 +51,7 @@ def write_report(out: Path, meta: dict, metrics: dict, significance: dict, quest
                     "mode": mode, "id": question.id, "question": question.question, "lang": question.lang,
                     "kind": question.kind, "gold_doc_ids": question.gold_doc_ids, "answers": question.answers,
                     "articles": result.articles, "top_passages": [p[:300] for p in result.passages[:3]],
-                    "answer": result.answer, "confidence": result.confidence,
+                    "answer": result.answer, "span": result.span, "confidence": result.confidence,
                     "hit@5": any(a in question.gold_doc_ids for a in result.articles[:5]),
                     "latency_ms": result.latency_ms,
                 }, ensure_ascii=False) + "\n")

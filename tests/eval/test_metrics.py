@@ -80,4 +80,15 @@ def test_short_answers_are_scored_squad_style_by_hand():
     summary = summarize(QUESTIONS, spans)
     assert summary["span_exact"] == pytest.approx(0.5)
     assert summary["span_f1"] == pytest.approx((1 + 2 / 3) / 2, abs=1e-4)
-    assert "span_exact" not in summarize(QUESTIONS, [result("a", ["d1"], answer="Kazakhstan")])
+    without = summarize(QUESTIONS, [result("a", ["d1"], answer="Kazakhstan")])
+    assert "span_exact" not in without
+
+
+def test_the_share_of_answerable_questions_given_a_short_answer_is_reported_beside_its_accuracy():
+    # span_exact is over the short answers shown: one right headline in two questions is not "100 %".
+    right = result("a", ["d1"], answer="… di Kazakhstan pada 2025.").model_copy(update={"span": "Kazakhstan"})
+    one_of_two = [right, result("b", ["d2"], answer="di kota Chengdu")]
+    summary = summarize(QUESTIONS, one_of_two)
+    assert summary["span_exact"] == 1.0
+    assert summary["span_shown"] == 0.5
+    assert summarize(QUESTIONS, [result("a", ["d1"], answer="Kazakhstan")])["span_shown"] == 0.0
