@@ -5,7 +5,8 @@ are the choices, each with the chooser's score and what the reader made of it (l
 vector). One softmax per question over its sentences and "none" (Clark & Gardner's shared normalisation): the
 right sentences for an answerable question whose answer is among them; "none" for IDK-MRC's unanswerable
 questions and for questions whose answer no candidate holds. The chooser's scores are inputs, not refitted, so a
-question the reader is not trusted with is answered exactly as the chooser answers it. The reader's own dev
+question the reader is not trusted with (rag/answer.py) is answered exactly as the chooser answers it. The
+reader's own dev
 questions (its folder's `dev/`) are held out here too, and the head is measured on them against the chooser
 alone and the chooser plus the reader's logit. belebele_id_en, seeds and xlsum_id_sample are never used.
 
@@ -105,7 +106,10 @@ def collect(datasets: Path, sets: tuple[str, ...], settings, limit: int | None, 
                 np.asarray([choice.reader_passage_logits[n] for n in kept], dtype=np.float32),
                 np.stack([choice.reader_vectors[n] for n in kept]).astype(np.float32),
                 np.asarray([bool(question.answers) and question.contains_answer(s.text) for s in sentences]),
-                (1.0 - unseen) if 1.0 - unseen >= MIN_READER_TRUST else 0.0,
+                # As serving weighs it (rag/answer.py). The shipped deep head was fitted before that
+                # reader was measured on other languages: its say cut for questions mostly in another one.
+                1.0 if service.reader.reads_any_language
+                else (1.0 - unseen) if 1.0 - unseen >= MIN_READER_TRUST else 0.0,
                 np.asarray([choice.reader_span_scores[n] for n in kept], dtype=np.float32)))
         log(f"{set_name}: {min(len(questions), limit or len(questions))} questions asked in {time.time() - started:.0f} s ({service.settings.index_dir})")
     if fitted_for is None:

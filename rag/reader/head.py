@@ -9,7 +9,8 @@ sentence head's hidden layer), its logit and its passage logit, and adds to the 
 
     value = chooser score + trust × (a·logit + b·passage logit + mlp(sentence vector))
 
-trust is how far the question's words are Indonesian or the archive's own (0 below one half), so a question
+trust is 1 for a reader measured on questions in other languages (`question_languages: "any"` in its config),
+otherwise how far the question's words are Indonesian or the archive's own (0 below one half), so a question
 the reader is not trusted with gets exactly the chooser's choice. The file records the reader weights and the
 chooser weights it was fitted with: a head fitted for others is an error, never silently used.
 """

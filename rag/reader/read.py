@@ -129,6 +129,12 @@ class Reader:
             self.null_span = bool(self.config["settings"].get("null_span", False))
             # Trained with `--freeze-layers N`: the embeddings and first N layers are e5's, not in the weight file.
             frozen_layers = int(self.config["settings"].get("freeze_layers", 0))
+            # Measured, not assumed: "any" once a reader chose better than the chooser on questions in other
+            # languages (data/crosslingual, dev); until then it has a say only on mostly Indonesian questions.
+            languages = self.config.get("question_languages", "indonesian")
+            if languages not in ("any", "indonesian"):
+                raise ValueError(f"question_languages must be 'any' or 'indonesian', not {languages!r}")
+            self.reads_any_language = languages == "any"
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ReaderLoadError(f"{config_path} is not a reader config: {exc}") from exc
         expected = self.config.get("sha256")

@@ -111,7 +111,8 @@ def test_the_answer_streams_in_with_a_citation_that_opens_the_highlighted_span(p
     wait_for_reply(page)
     reply = last_reply(page)
     expect(reply.locator(".answer")).to_contain_text("Kazakhstan")
-    # An English question gets the sentence and no short answer (the reader's spans are for Indonesian).
+    # An English question gets the sentence and no short answer from the six-layer reader served here: it is
+    # trusted with Indonesian questions only (the deep default gives one: tests/rag/reader/test_reader.py).
     expect(reply.locator(".headline")).to_have_count(0)
     citation = reply.locator("button.citation")
     expect(citation).to_contain_text("Radio Bharata Online")

@@ -50,6 +50,7 @@ def test_eval_reports_every_mode_and_writes_the_report_folder(tmp_path, cache_di
     assert reader["sha256"] == deep["sha256"] and reader["weights"] == "int8"
     assert reader["answer_head"] is None  # the hashing embedder has no chooser, so no head adds to one
     assert reader["precision"] in ("bf16", "fp32") and reader["rerank"] is False
+    assert reader["question_languages"] == "any"  # measured on data/crosslingual; the six-layer one was not
     assert f"- reader: {{\"name\": \"{reader['name']}\"" in report
 
     # The index is reused while the corpus and settings are unchanged.
@@ -87,6 +88,7 @@ def test_the_report_names_the_answer_head_that_chose_with_the_reader(e5_seed_set
     head = ROOT / "rag" / "data" / "reader" / "answer_head.safetensors"
     assert reader["answer_head"] == hashlib.sha256(head.read_bytes()).hexdigest()[:16]
     assert reader["head_settings"]["units"] == 64 and reader["passages"] == 3
+    assert reader["question_languages"] == "indonesian"
 
 
 def test_a_report_from_uncommitted_changes_says_so(tmp_path):

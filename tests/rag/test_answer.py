@@ -133,3 +133,54 @@ def test_the_reader_s_curve_reads_the_best_passage_logit_of_all_passages_read():
     assert answered.features.reader_passage == 1.5
     assert answered.confidence == curve.confidence(answered.features) > 0.8
     assert choose([-2.0, -3.0]).confidence < 0.2
+
+
+def test_a_reader_measured_on_other_languages_chooses_and_gives_the_short_answer_for_a_foreign_question():
+    """A question mostly in another language (unseen 0.8): a reader that reads any language picks the sentence
+    and gives its short answer; one measured on Indonesian questions only leaves the choice to what is known
+    without reading, and gives no short answer."""
+    from types import SimpleNamespace
+
+    from index.records import ChunkRow, SentenceRow
+    from rag.answer import Calibration, choose_answer_with_reader
+    from rag.reader.read import Reading
+    from rag.retrieve import Candidate, ScoredSentence
+
+    text = "Satu kalimat di sini. Kalimat kedua di sana."
+    articles = {name: SimpleNamespace(title=None, text=text) for name in ("a", "b")}
+
+    def sentence(number: int, name: str, start: int, end: int, score: float) -> ScoredSentence:
+        return ScoredSentence(row=SentenceRow(id=number, article_id=name, start=start, end=end), score=score)
+
+    # The first passage's sentences are the more similar: the rule's choice is its first sentence.
+    candidates = [Candidate(chunk=ChunkRow(id=number, article_id=name, ordinal=0, start=0, end=43), score=0.9,
+                            sentences=[sentence(2 * number, name, 0, 21, 0.85 - number / 10),
+                                       sentence(2 * number + 1, name, 22, 43, 0.8 - number / 10)])
+                  for number, name in enumerate(("a", "b"))]
+
+    class Reader:
+        def __init__(self, any_language: bool):
+            self.reads_any_language = any_language
+
+        def read(self, question, passages):
+            # The reader prefers the second passage's second sentence, and finds "sana" in it.
+            return [Reading(passage_logit=0.0, sentence_logits=[-1.0, 4.0 * number - 1.0],
+                            spans=[None, (39, 43, 5.0) if number else None],
+                            vectors=[np.zeros(4), np.zeros(4)])
+                    for number in range(len(passages))]
+
+    background = np.random.default_rng(0).normal(size=(10, 4)).astype(np.float32)
+
+    def choose(any_language: bool):
+        return choose_answer_with_reader(
+            candidates, np.ones(4, dtype=np.float32), background,
+            Calibration(w_cosine=1.0, w_z=0.0, bias=0.0), overlap=lambda text: 0.0,
+            articles=articles, reader=Reader(any_language), question="Where over there?", cosine_weight=1.0,
+            top_passages=2, unseen=0.8)
+
+    read = choose(any_language=True)
+    assert (read.article_id, read.start) == ("b", 22)
+    assert text[read.span_start:read.span_end] == "sana"
+    unread = choose(any_language=False)
+    assert (unread.article_id, unread.start) == ("a", 0)  # the rule's best sentence
+    assert unread.span_start is None
