@@ -49,6 +49,10 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     configure_logging(settings.log_json)
     metrics = Metrics()
     service = Kabar(settings, embedder)
+    if settings.warm_up:  # before the embedder is observed: the warm-up is no asker's question
+        took = service.warm_up()
+        if took is not None:
+            log.info("warmed up in %.0f ms", took)
     service.embedder = ObservedEmbedder(service.embedder, metrics)
     if service.generator is not None:
         service.generator.client.observe = metrics.observe_llm

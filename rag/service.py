@@ -62,6 +62,7 @@ class ConfigurationError(RuntimeError):
 
 RETRY_SECONDS = 5.0  # a generation that failed to open is tried again after this long, or when CURRENT changes
 log = logging.getLogger("kabar.service")
+WARM_UP_QUESTION = "Di mana KTT berikutnya akan digelar pada tahun 2025?"
 
 
 ANSWER_PASSAGES = 3  # the answer sentence is sought in this many top passages
@@ -295,6 +296,23 @@ class Kabar:
             candidates = self._retrieve(snapshot, named, k, mode, filters, timings, as_of)[0]
             return SearchResult(question=question, passages=self._passages(snapshot, candidates), timings_ms=timings,
                                 searched_for=named if named != question else None)
+
+    def warm_up(self) -> float | None:
+        """Ask one question before anyone else does, so that the first asker after a start does not pay for the
+        embedder's first call, the indexes' pages, the term statistics and the reader's first pass (measured on the
+        sample articles: the first question took ~0.8 s, the next ones ~0.2 s). Milliseconds it took, or None
+        without an archive to ask. It never stops a start: a failure here is logged, and the question that
+        would have failed fails again, with its own error, when someone asks."""
+        if not self.ready:
+            return None
+        started = time.perf_counter()
+        try:
+            # Indonesian, with "next" (the event search) and a year (the time stage): every step is taken.
+            self.ask(WARM_UP_QUESTION, generate=False)
+        except Exception as exc:  # noqa: BLE001 -- whatever it is, the real question will report it
+            log.warning("warm-up question failed: %s", exc)
+            return None
+        return (time.perf_counter() - started) * 1000
 
     def ask(self, question: str, k: int = 5, mode: str = "default", filters: Filters | None = None,
             history: list[Turn] | None = None, as_of: dt.date | None = None, generate: bool = True) -> AskResult:

@@ -183,3 +183,24 @@ def test_a_served_archive_that_another_process_writes_to_keeps_its_log_small(tmp
     assert service.settle_log(over_bytes=0) and wal.log_bytes(docs) == 0
     commit_articles(tmp_path, 900, 1)
     assert service.snapshot.manifest.articles == 106 and service.article("a900") is not None
+
+
+def test_warming_up_asks_one_question_and_a_failure_never_stops_a_start(hashing_seed_settings, monkeypatch):
+    import logging
+
+    service = Kabar(hashing_seed_settings)
+    assert service.warm_up() > 0
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the reader ran out of memory")
+
+    monkeypatch.setattr(service, "ask", broken)
+    warnings: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = warnings.append
+    logging.getLogger("kabar.service").addHandler(handler)  # the API's logging does not propagate to pytest's
+    try:
+        assert service.warm_up() is None
+    finally:
+        logging.getLogger("kabar.service").removeHandler(handler)
+    assert [r.getMessage() for r in warnings] == ["warm-up question failed: the reader ran out of memory"]
