@@ -298,11 +298,11 @@ class Kabar:
                                 searched_for=named if named != question else None)
 
     def warm_up(self) -> float | None:
-        """Ask one question before anyone else does, so that the first asker after a start does not pay for the
-        embedder's first call, the indexes' pages, the term statistics and the reader's first pass (measured on the
-        sample articles: the first question took ~0.8 s, the next ones ~0.2 s). Milliseconds it took, or None
-        without an archive to ask. It never stops a start: a failure here is logged, and the question that
-        would have failed fails again, with its own error, when someone asks."""
+        """Ask one question before anyone else does, so that the first asker after a start does not pay for
+        the embedder's first call, the indexes' pages, the term statistics and the reader's first pass (on
+        the sample articles the first question took ~0.8 s, the next ones ~0.2 s). Milliseconds it took, or
+        None without an archive to ask. It never stops a start: a failure here is logged, and the question
+        that would have failed fails again, with its own error, when someone asks."""
         if not self.ready:
             return None
         started = time.perf_counter()
