@@ -163,7 +163,8 @@ class Settings(BaseSettings):
 
     warm_up: bool = Field(
         default=True, description="A server asks one question of its archive before it listens, so that the "
-        "first asker does not pay for loading the embedder, the indexes' pages and the reader (~0.6 s on 2 vCPUs).")
+        "first asker does not pay for loading the embedder, the indexes' pages and the reader "
+        "(~0.6 s on 2 vCPUs).")
     follow_seconds: float = Field(
         default=2.0, ge=0.0, description="How often a server looks for commits made by another process (`kabar "
         "ingest` into a served index) and opens them before anyone asks; 0: only when asked.")
