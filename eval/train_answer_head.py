@@ -6,9 +6,8 @@ vector). One softmax per question over its sentences and "none" (Clark & Gardner
 right sentences for an answerable question whose answer is among them; "none" for IDK-MRC's unanswerable
 questions and for questions whose answer no candidate holds. The chooser's scores are inputs, not refitted, so a
 question the reader is not trusted with (rag/answer.py) is answered exactly as the chooser answers it. The
-reader's own dev
-questions (its folder's `dev/`) are held out here too, and the head is measured on them against the chooser
-alone and the chooser plus the reader's logit. belebele_id_en, seeds and xlsum_id_sample are never used.
+reader's own dev questions (its folder's `dev/`) are held out here too, and the head is measured on them against
+the chooser alone and the chooser plus the reader's logit. belebele_id_en, seeds and xlsum_id_sample are never used.
 
     python -m eval.train_answer_head                 # the default reader (deep); e5 indexes reused from .kabar/eval
     python -m eval.train_answer_head --limit 40 --out /tmp/head    # a quick try

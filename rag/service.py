@@ -62,7 +62,7 @@ class ConfigurationError(RuntimeError):
 
 RETRY_SECONDS = 5.0  # a generation that failed to open is tried again after this long, or when CURRENT changes
 log = logging.getLogger("kabar.service")
-WARM_UP_QUESTION = "Di mana KTT berikutnya akan digelar pada tahun 2025?"
+WARM_UP_QUESTION = "Di mana KTT berikutnya akan digelar?"
 
 
 ANSWER_PASSAGES = 3  # the answer sentence is sought in this many top passages
@@ -307,7 +307,8 @@ class Kabar:
             return None
         started = time.perf_counter()
         try:
-            # Indonesian, with "next" (the event search) and a year (the time stage): every step is taken.
+            # "The next summit": both searches (without the time stage to date the event, then with it) and
+            # the reader are taken, as the slowest questions take them.
             self.ask(WARM_UP_QUESTION, generate=False)
         except Exception as exc:  # noqa: BLE001 -- whatever it is, the real question will report it
             log.warning("warm-up question failed: %s", exc)
