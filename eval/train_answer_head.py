@@ -64,7 +64,10 @@ def dev_questions(reader_directory: Path) -> set[str]:
 
 
 def collect(datasets: Path, sets: tuple[str, ...], settings, limit: int | None, log,
-            work: Path | None = None) -> tuple[list[Asked], FittedFor]:
+            work: Path | None = None, translated: Path | None = None) -> tuple[list[Asked], FittedFor]:
+    """`translated`: a folder of the sets' questions in other languages (data/crosslingual):
+    `<set>-train.jsonl` is asked as training questions, `<set>-dev.jsonl` as dev questions of a set named
+    `<set>-translated`."""
     from eval.questions import load_questions
     from eval.runner import set_services
     from eval.train_reader import split_of
@@ -83,8 +86,15 @@ def collect(datasets: Path, sets: tuple[str, ...], settings, limit: int | None, 
                                    chooser_digest(service.chooser.weights))
             held_out = dev_questions(service.reader.directory)
         questions = [q for q in load_questions(folder / "questions.jsonl") if q.gold_doc_ids or not q.answers]
+        questions = questions[:limit] if limit else questions
+        parts: dict[str, tuple[str, str]] = {}  # question id -> (set name, part), where not the split's
+        for part in ("train", "dev") if translated else ():
+            path = translated / f"{set_name}-{part}.jsonl"
+            more = load_questions(path) if path.is_file() else []
+            questions += more[:limit] if limit else more
+            parts |= {q.id: (f"{set_name}-translated", part) for q in more}
         started = time.time()
-        for question in questions[:limit] if limit else questions:
+        for question in questions:
             choice = service.considered(question.question, k=10, mode="default")
             if choice is None or not choice.considered:
                 continue
@@ -92,14 +102,17 @@ def collect(datasets: Path, sets: tuple[str, ...], settings, limit: int | None, 
             if not kept:
                 continue
             unseen = choice.features.unseen
-            if held_out:
+            name = set_name
+            if question.id in parts:
+                name, part = parts[question.id]
+            elif held_out:
                 part = "dev" if question.id in held_out else "train"
             else:  # a reader folder without its dev questions: split as the reader's training does
                 key = "|".join(sorted(question.gold_doc_ids)) or question.id
                 part = split_of(f"{set_name}:{key}")
             sentences = [choice.considered[n] for n in kept]
             asked.append(Asked(
-                set_name, part, bool(question.gold_doc_ids),
+                name, part, bool(question.gold_doc_ids),
                 service.chooser.scores(question.question, choice.considered, unseen)[kept],
                 np.asarray([choice.reader_logits[n] for n in kept], dtype=np.float32),
                 np.asarray([choice.reader_passage_logits[n] for n in kept], dtype=np.float32),
@@ -110,7 +123,8 @@ def collect(datasets: Path, sets: tuple[str, ...], settings, limit: int | None, 
                 1.0 if service.reader.reads_any_language
                 else (1.0 - unseen) if 1.0 - unseen >= MIN_READER_TRUST else 0.0,
                 np.asarray([choice.reader_span_scores[n] for n in kept], dtype=np.float32)))
-        log(f"{set_name}: {min(len(questions), limit or len(questions))} questions asked in {time.time() - started:.0f} s ({service.settings.index_dir})")
+        log(f"{set_name}: {len(questions)} questions asked in {time.time() - started:.0f} s "
+            f"({service.settings.index_dir})")
     if fitted_for is None:
         raise SystemExit("no question set was given (--sets)")
     return asked, fitted_for
@@ -168,6 +182,7 @@ def readings_key(args: argparse.Namespace, settings) -> dict:
         reader = ""  # collect() then says what is wrong with the reader
     chooser = args.chooser.expanduser() if args.chooser else SHIPPED_CHOOSER
     return {"columns": list(COLUMNS), "sets": args.sets, "limit": args.limit, "embedder": args.embedder,
+            "translated": str(args.translated) if args.translated else None,
             "reader_int8": settings.reader_int8, "reader_bf16": reads_bf16(settings),
             "reader_passages": settings.reader_passages, "reader": reader,
             "chooser": hashlib.sha256(chooser.read_bytes()).hexdigest() if chooser.is_file() else ""}
@@ -261,6 +276,13 @@ def main(argv: list[str] | None = None) -> int:
                              "−.017 over three seeds; not the shipped head)")
     parser.add_argument("--work", type=Path, help="where the sets' indexes are built (default: reused from .kabar/eval)")
     parser.add_argument("--out", type=Path, help="folder for answer_head.safetensors (default: the reader's own)")
+    parser.add_argument("--translated", type=Path,
+                        help="also ask the sets' questions in other languages from this folder "
+                             "(data/crosslingual): its train files as training questions, its dev files "
+                             "measured")
+    parser.add_argument("--fit-translated", action=argparse.BooleanOptionalAction, default=True,
+                        help="fit on the translated train questions too (off: only measure the translations, "
+                             "from the same kept readings)")
     parser.add_argument("--rows", type=Path,
                         help="keep the questions' readings in this file and reuse them while the reader, chooser, "
                              "sets, limit, precision and passages read are the same (trying head settings takes "
@@ -282,10 +304,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(asked)} questions' readings reused from {args.rows}")
     else:
         asked, fitted_for = collect(args.datasets, tuple(args.sets.split(",")), settings, args.limit, print,
-                                    args.work)
+                                    args.work, args.translated)
         if args.rows:
             save_rows(args.rows, asked, fitted_for, key)
-    training = [a for a in asked if a.part == "train"]
+    training = [a for a in asked if a.part == "train"
+                and (args.fit_translated or not a.set_name.endswith("-translated"))]
     if not training:
         print("no training question was asked")
         return 1
@@ -319,8 +342,10 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or reader_directory(settings) or fitted_for.reader_directory
     path = save_answer_head(out, tensors, {
         "reader_sha256": fitted_for.reader_sha256, "chooser": fitted_for.chooser,
-        "fitted_on": f"{args.sets} public questions, train split ({len(training)} questions); the reader's dev "
-                     f"questions held out",
+        "fitted_on": f"{args.sets} public questions, train split ({len(training)} questions"
+                     + (f", with their translations in {args.translated}"
+                        if args.translated and args.fit_translated else "")
+                     + "); the reader's dev questions held out",
         "settings": {"epochs": args.epochs, "units": args.units, "lr": args.lr, "weight_decay": args.weight_decay,
                      "seed": args.seed, "batch_questions": 32, "span": args.span},
         "seconds": round(fitted), "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",

@@ -136,6 +136,19 @@ def test_fitting_runs_end_to_end_on_a_tiny_subset(tmp_path):
     moved = subprocess.run(beside, **common)
     assert moved.returncode == 0 and "readings reused from" in moved.stdout, moved.stdout[-2000:] + moved.stderr[-2000:]
     assert (copy / "answer_head.safetensors").is_file() and (first / "answer_head.safetensors").read_bytes() == written
+    # Questions in other languages (data/crosslingual): the train file is fitted on, the dev file measured.
+    translated = tmp_path / "translated"
+    translated.mkdir()
+    for part in ("train", "dev"):
+        rows = (ROOT / "data" / "crosslingual" / f"tydiqa_id-{part}.jsonl").read_text().splitlines()[:3]
+        (translated / f"tydiqa_id-{part}.jsonl").write_text("\n".join(rows) + "\n")
+    both = subprocess.run(fit[:-2] + ["--rows", str(tmp_path / "rows-translated.bin"),
+                                      "--translated", str(translated)], **common)
+    assert both.returncode == 0, both.stdout[-2000:] + both.stderr[-2000:]
+    digest = chooser_digest(load_chooser(key, chooser).weights)
+    with_translations = load_answer_head(out, bundled_sha(), digest)
+    assert with_translations.metadata["metrics"]["tydiqa_id-translated/dev"]["questions"] == 3
+    assert "with their translations in" in with_translations.metadata["fitted_on"]
     # Readings kept for other sets are not reused, and a damaged file is asked again, not a crash.
     other = subprocess.run(fit[:-2] + ["--sets", "tydiqa_id", "--rows", str(tmp_path / "rows.bin")], **common)
     assert other.returncode == 0 and "readings reused" not in other.stdout
