@@ -30,6 +30,7 @@ import numpy as np
 
 TRAIN_SETS = ("tydiqa_id", "facqa")
 COLUMNS = ("chooser", "logits", "passage", "vectors", "right", "span_scores")
+TRANSLATED = "-translated"  # --translated questions count as the set <set>-translated
 
 
 @dataclass
@@ -71,7 +72,7 @@ def collect(datasets: Path, sets: tuple[str, ...], settings, limit: int | None, 
     from eval.questions import load_questions
     from eval.runner import set_services
     from eval.train_reader import split_of
-    from rag.answer import MIN_READER_TRUST
+    from rag.answer import reader_trust
     from rag.reader.head import chooser_digest
 
     asked: list[Asked] = []
@@ -92,7 +93,7 @@ def collect(datasets: Path, sets: tuple[str, ...], settings, limit: int | None, 
             path = translated / f"{set_name}-{part}.jsonl"
             more = load_questions(path) if path.is_file() else []
             questions += more[:limit] if limit else more
-            parts |= {q.id: (f"{set_name}-translated", part) for q in more}
+            parts |= {q.id: (f"{set_name}{TRANSLATED}", part) for q in more}
         started = time.time()
         for question in questions:
             choice = service.considered(question.question, k=10, mode="default")
@@ -118,10 +119,9 @@ def collect(datasets: Path, sets: tuple[str, ...], settings, limit: int | None, 
                 np.asarray([choice.reader_passage_logits[n] for n in kept], dtype=np.float32),
                 np.stack([choice.reader_vectors[n] for n in kept]).astype(np.float32),
                 np.asarray([bool(question.answers) and question.contains_answer(s.text) for s in sentences]),
-                # As serving weighs it (rag/answer.py). The shipped deep head was fitted before that
-                # reader was measured on other languages: its say cut for questions mostly in another one.
-                1.0 if service.reader.reads_any_language
-                else (1.0 - unseen) if 1.0 - unseen >= MIN_READER_TRUST else 0.0,
+                # As serving weighs it. The shipped deep head was fitted before that reader was measured
+                # on other languages: its say cut for questions mostly in another one.
+                reader_trust(service.reader, unseen),
                 np.asarray([choice.reader_span_scores[n] for n in kept], dtype=np.float32)))
         log(f"{set_name}: {len(questions)} questions asked in {time.time() - started:.0f} s "
             f"({service.settings.index_dir})")
@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.rows:
             save_rows(args.rows, asked, fitted_for, key)
     training = [a for a in asked if a.part == "train"
-                and (args.fit_translated or not a.set_name.endswith("-translated"))]
+                and (args.fit_translated or not a.set_name.endswith(TRANSLATED))]
     if not training:
         print("no training question was asked")
         return 1

@@ -231,6 +231,19 @@ COSINE_SCALE = 20.0
 MIN_READER_TRUST = 0.5
 
 
+def indonesian_trust(unseen: float) -> float:
+    """How far a question is Indonesian or the archive's own words (1 − unseen), 0 below one half: what a
+    model fitted on Indonesian questions only is trusted with."""
+    return 1.0 - unseen if 1.0 - unseen >= MIN_READER_TRUST else 0.0
+
+
+def reader_trust(reader, unseen: float) -> float:
+    """The reader's say on a question: full for a reader measured on questions in other languages
+    (`reads_any_language`, from its config), otherwise `indonesian_trust`. Serving and the answer head's
+    fitting both weigh readings by it."""
+    return 1.0 if getattr(reader, "reads_any_language", False) else indonesian_trust(unseen)
+
+
 def choose_answer_with_reader(
     candidates: list[Candidate],
     query: npt.NDArray[np.float32],
@@ -303,8 +316,7 @@ def choose_answer_with_reader(
     # as the question's words are Indonesian or the archive's own (1 − unseen), none for a question mostly in
     # another language (the six-layer reader gained 16 and lost 15 there, Russian 2 / 9), and what is known
     # without reading decides the rest.
-    curve_trust = 1.0 - unseen if 1.0 - unseen >= MIN_READER_TRUST else 0.0
-    trust = 1.0 if getattr(reader, "reads_any_language", False) else curve_trust
+    trust = reader_trust(reader, unseen)
     reading_adds: dict[int, float] = {key: values[0] for key, values in read.items()}
     if answer_head is not None and chooser is not None and read:
         keys = list(read)
@@ -350,6 +362,7 @@ def choose_answer_with_reader(
     # The reader's curve was fitted on Indonesian questions; for the rest of a question, the
     # similarity curve (fitted on questions in several languages) speaks, in the same proportion.
     if reader_confidence:
+        curve_trust = indonesian_trust(unseen)
         confidence = curve_trust * calibration.confidence(features)
         if curve_trust < 1.0:
             confidence += (1.0 - curve_trust) * (similarity_calibration or calibration).confidence(features)

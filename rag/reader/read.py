@@ -131,10 +131,10 @@ class Reader:
             frozen_layers = int(self.config["settings"].get("freeze_layers", 0))
             # Measured, not assumed: "any" once a reader chose better than the chooser on questions in other
             # languages (data/crosslingual, dev); until then it has a say only on mostly Indonesian questions.
-            languages = self.config.get("question_languages", "indonesian")
-            if languages not in ("any", "indonesian"):
-                raise ValueError(f"question_languages must be 'any' or 'indonesian', not {languages!r}")
-            self.reads_any_language = languages == "any"
+            self.question_languages = str(self.config.get("question_languages", "indonesian"))
+            if self.question_languages not in ("any", "indonesian"):
+                raise ValueError("question_languages must be 'any' or 'indonesian', "
+                                 f"not {self.question_languages!r}")
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ReaderLoadError(f"{config_path} is not a reader config: {exc}") from exc
         expected = self.config.get("sha256")
@@ -186,6 +186,10 @@ class Reader:
         self.bf16 = bf16 and not int8
         self.model = model
         self._lock = threading.Lock()  # torch releases the GIL; one batch at a time keeps latency even
+
+    @property
+    def reads_any_language(self) -> bool:
+        return self.question_languages == "any"
 
     @property
     def name(self) -> str:
