@@ -50,7 +50,7 @@ Examples (per question: the chunk holding the answer, and the best BM25 chunk of
 an unanswerable question: its two best BM25 chunks), {settings['train_examples']} for training,
 {settings['dev_examples']} for dev. {int(settings['code_switch'] * 100)} % of training questions have their
 question words switched into English ("siapa" → "who").
-{counts}
+{translated_note(settings)}{counts}
 
 ## Settings
 | setting | value |
@@ -99,6 +99,16 @@ def packing_note(config: dict) -> str:
         f"{before[name]['span_exact']:.3f} → {after[name]['span_exact']:.3f}" for name in after if name in before)
     return (f"- Saved in fp16 after training, then packed by `{config['settings']['packed_by']}`; on the dev "
             f"questions (fp16 → packed) {costs}.\n")
+
+
+def translated_note(settings: dict) -> str:
+    """Trained with the team's translations of public questions (`--translated`): which, and how often."""
+    if not settings.get("translated"):
+        return ""
+    return (f"Also the team's translations of public training questions into English, Chinese and Russian "
+            f"(`{settings['translated']}`, CC BY-SA 4.0 like their sources), each read with its Indonesian "
+            f"question's passages, {settings.get('translated_copies') or 1}× an epoch; the translated dev "
+            "questions are measured below as `<set>-translated`.\n")
 
 
 def frozen_note(frozen_layers: int) -> str:

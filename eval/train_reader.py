@@ -12,7 +12,10 @@ sentence is the positive, the chunk's other sentences negatives, the span is the
 string), and a hard negative, the best BM25 chunk that does not hold it. An unanswerable
 question (IDK-MRC) gets the two best BM25 chunks, which are on its topic and answer nothing.
 A share of the questions has its question words switched into English ("siapa" → "who") so
-that the reader does not learn to lean on Indonesian interrogatives alone.
+that the reader does not learn to lean on Indonesian interrogatives alone. `--translated DIR`
+(data/crosslingual) adds the team's translations of public questions: a translated training
+question is read with its Indonesian question's passages, and the translated dev questions are
+measured as `<set>-translated`.
 
 Stops after `--minutes`, checkpoints every `--checkpoint-steps`, resumes with `--resume`.
 """
@@ -29,11 +32,12 @@ import random
 import re
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 DEFAULT_SETS = ("tydiqa_id", "facqa")
 DEV_PERCENT = 15
+TRANSLATED = "-translated"  # translated dev questions are measured as the set <set>-translated
 
 
 @dataclass
@@ -82,7 +86,8 @@ def code_switch(question: str) -> str:
 
 def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, seed: int,
                   code_switch_share: float, log=print, grouped: bool = False,
-                  shown: dict[str, dict[str, list[tuple[str, int, int]]]] | None = None) -> Dataset:
+                  shown: dict[str, dict[str, list[tuple[str, int, int]]]] | None = None,
+                  translated: Path | None = None, translated_copies: int = 1) -> Dataset:
     """`grouped`: shuffle questions (their passages stay together, for the per-question loss); otherwise
     shuffle passages one by one (the shipped reader's recipe).
 
@@ -91,6 +96,10 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
     one BM25 near miss from another article; a shown passage that holds the answer in a gold article is one more
     positive, one that holds the answer string elsewhere is left out (it may well answer). Dev examples are built
     as without it, so the dev metrics of both recipes compare.
+
+    `translated` (a folder of `<set>-train.jsonl` / `<set>-dev.jsonl` with `translated_from`): each translation
+    is read with exactly the passages of its Indonesian question (mined with the Indonesian words, which BM25 can
+    match), `translated_copies` times in training; a translation must stay in its source question's split.
     """
     from eval.questions import load_questions
     from index.lexical import MemoryBM25
@@ -121,6 +130,9 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
         if limit:
             questions = questions[:limit]
         counts = {"train_questions": 0, "dev_questions": 0, "unanswerable": 0, "no_answer_in_gold": 0}
+        translations = translations_of(translated, set_name) if translated else {}
+        if translated:
+            counts["translated_train"] = counts["translated_dev"] = 0
 
         def example(question_text: str, number: int, answer: str | None, kind: str) -> Example:
             chunk = chunks[number]
@@ -190,6 +202,21 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
                 data.dev.extend(made)
             elif made:
                 groups.append(made)
+            for text, written_for in translations.get(question.id, []):
+                if written_for != part:
+                    raise ValueError(f"{question.id}: translated in its {written_for} file, but it is a {part} "
+                                     "question of the reader's split")
+                counts[f"translated_{part}"] += 1
+                if not made:
+                    continue
+                if part == "dev":
+                    group = next(question_numbers)
+                    data.dev.extend(replace(e, question=text, set_name=f"{set_name}{TRANSLATED}", group=group)
+                                    for e in made)
+                    continue
+                for _ in range(translated_copies):
+                    group = next(question_numbers)
+                    groups.append([replace(e, question=text, group=group) for e in made])
         data.counts[set_name] = counts
         log(f"{set_name}: {len(articles)} articles, {len(chunks)} chunks, {counts}")
     if grouped:
@@ -199,6 +226,25 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
         data.train = [example for made in groups for example in made]
         rng.shuffle(data.train)
     return data
+
+
+def measured_sets(data: Dataset) -> list[str]:
+    """Every trained set (measured even when a quick run left it no dev question), then their translations."""
+    return list(data.counts) + [name for name in dict.fromkeys(e.set_name for e in data.dev) if name not in data.counts]
+
+
+def translations_of(folder: Path, set_name: str) -> dict[str, list[tuple[str, str]]]:
+    """Source question id → (translated question, the split file it came from)."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for part in ("train", "dev"):
+        path = folder / f"{set_name}-{part}.jsonl"
+        if not path.is_file():
+            raise ValueError(f"--translated {folder}: no {path.name}")
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                found.setdefault(row["translated_from"], []).append((row["question"], part))
+    return found
 
 
 def most_overlapping(chunks: list, numbers: list[int], start: int, end: int) -> int | None:
@@ -437,6 +483,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="how the trained tensors are stored: int8 (one scale per row) halves the file, so a "
                         "reader that trains more layers fits the repository's 50 MB beside the other; the dev "
                         "metrics are measured on the stored weights either way")
+    parser.add_argument("--translated", type=Path, default=None,
+                        help="a folder of translated public questions (data/crosslingual): trained on with their "
+                             "Indonesian questions' passages; the dev ones measured as <set>-translated")
+    parser.add_argument("--translated-copies", type=int, default=1,
+                        help="how many times each translated training question is read per epoch")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                         help="CPU threads (torch's own default is the physical cores: 1 on this 2-vCPU machine)")
     args = parser.parse_args(argv)
@@ -473,8 +524,13 @@ def main(argv: list[str] | None = None) -> int:
         shown = {name: passages_read(args.datasets, name, args.work, args.limit, log, args.embedder,
                                      args.indexes)
                  for name in args.sets.split(",")}
-    data = build_dataset(args.datasets, tuple(args.sets.split(",")), args.limit, args.seed, args.code_switch, log,
-                         grouped=args.loss == "question", shown=shown)
+    try:
+        data = build_dataset(args.datasets, tuple(args.sets.split(",")), args.limit, args.seed, args.code_switch,
+                             log, grouped=args.loss == "question", shown=shown, translated=args.translated,
+                             translated_copies=args.translated_copies)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     log(f"examples: {len(data.train)} train, {len(data.dev)} dev ({time.time() - started:.0f} s to build)")
     e5 = read_e5_file()
     tokenizer = E5Tokenizer(e5)
@@ -511,7 +567,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         batches = [data.train[first:first + args.batch] for first in range(0, len(data.train), args.batch)]
     steps_per_epoch = len(batches)
-    total_steps = max(1, int(steps_per_epoch * args.epochs))
+    # --epochs 0 with --init measures a trained reader (on the translated dev questions too) without training it
+    total_steps = 0 if args.epochs == 0 else max(1, int(steps_per_epoch * args.epochs))
     warmup = max(1, total_steps // 20)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / max(1, total_steps - warmup))))
@@ -562,7 +619,7 @@ def main(argv: list[str] | None = None) -> int:
     model.load_trained(stored, args.freeze_layers)  # the dev metrics are the shipped weights'
     metrics = {name: evaluate(model, [e for e in data.dev if e.set_name == name], tokenizer, torch,
                               null_span=args.null_span)
-               for name in data.counts}
+               for name in measured_sets(data)}
     log(f"dev: {json.dumps(metrics)}")
     command = "python -m eval.train_reader " + " ".join(argv if argv is not None else sys.argv[1:])
     settings = {"layers": args.layers, "batch": args.batch, "lr": args.lr, "head_lr": head_lr,
@@ -573,6 +630,8 @@ def main(argv: list[str] | None = None) -> int:
                 "seed": args.seed, "code_switch": args.code_switch, "dev_percent": DEV_PERCENT, "loss": args.loss,
                 "passage_pooling": args.passage_pooling, "null_span": args.null_span, "passages": args.passages,
                 "sets": args.sets, "limit": args.limit, "train_examples": len(data.train),
+                "translated": str(args.translated) if args.translated else None,
+                "translated_copies": args.translated_copies if args.translated else None,
                 "dev_examples": len(data.dev), "counts": data.counts}
     machine = {"device": device, "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                "torch": torch.__version__, "threads": torch.get_num_threads(),

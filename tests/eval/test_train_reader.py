@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from eval.train_reader import build_dataset, split_of
 
 BIRTH = "Budi lahir di kota Bandung pada tahun 1950 dan tumbuh besar di sana bersama keluarganya. " * 4
@@ -57,3 +59,49 @@ def test_without_them_a_question_gets_one_bm25_near_miss_from_another_article(tm
     assert ("positive", BIRTH[:12], True) in taught
     assert [kind for kind, text, _ in taught if kind != "positive"] == ["hard-negative"]
     assert all(not text.startswith(CAREER[:12]) for _, text, _ in taught)
+
+
+def translations(folder: Path, train: list[dict], dev: list[dict]) -> Path:
+    (folder / "translated").mkdir()
+    for part, rows in (("train", train), ("dev", dev)):
+        (folder / "translated" / f"tiny-{part}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder / "translated"
+
+
+def test_a_translated_question_is_taught_with_its_indonesian_questions_passages(tmp_path):
+    tiny_set(tmp_path)
+    english = {"id": "q1:en", "question": "In which city was Budi born?", "translated_from": "q1"}
+    folder = translations(tmp_path, [english], [])
+    data = build_dataset(tmp_path, ("tiny",), None, seed=1, code_switch_share=0.0, translated=folder,
+                         translated_copies=2)
+
+    indonesian = kinds_of(data.train, "Di kota mana Budi lahir?")
+    taught = [e for e in data.train if e.question == "In which city was Budi born?"]
+    # Twice, each copy its own question (the per-question loss never mixes them), the same passages and answer.
+    assert sorted(kinds_of(taught, "In which city was Budi born?")) == sorted(indonesian * 2)
+    assert len({e.group for e in taught}) == 2
+    assert not {e.group for e in taught} & {e.group for e in data.train if e.question == "Di kota mana Budi lahir?"}
+    assert data.counts["tiny"]["translated_train"] == 1
+
+
+def test_translated_dev_questions_are_measured_apart_and_never_taught(tmp_path):
+    tiny_set(tmp_path)
+    assert split_of("tiny:dewi") == "dev"
+    (tmp_path / "tiny" / "corpus.jsonl").open("a").write(json.dumps(
+        {"id": "dewi", "title": "Dewi", "text": "Dewi menjadi juara lomba lari di Surabaya pada tahun 1999."}) + "\n")
+    (tmp_path / "tiny" / "questions.jsonl").open("a").write(json.dumps(
+        {"id": "q3", "question": "Di mana Dewi menjadi juara?", "answers": ["Surabaya"], "gold_doc_ids": ["dewi"]}) + "\n")
+    folder = translations(tmp_path, [], [{"id": "q3:en", "question": "Where did Dewi win?", "translated_from": "q3"}])
+    data = build_dataset(tmp_path, ("tiny",), None, seed=1, code_switch_share=0.0, translated=folder)
+
+    assert all(e.question != "Where did Dewi win?" for e in data.train)
+    measured = [e for e in data.dev if e.set_name == "tiny-translated"]
+    assert [e.question for e in measured if e.answer] == ["Where did Dewi win?"]
+    assert [q["id"] for q in data.dev_questions["tiny"]] == ["q3"]  # the shipped dev file stays Indonesian
+
+
+def test_a_translation_filed_in_the_other_split_is_refused(tmp_path):
+    tiny_set(tmp_path)
+    folder = translations(tmp_path, [], [{"id": "q1:en", "question": "Where was Budi born?", "translated_from": "q1"}])
+    with pytest.raises(ValueError, match="q1: translated in its dev file, but it is a train question"):
+        build_dataset(tmp_path, ("tiny",), None, seed=1, code_switch_share=0.0, translated=folder)
