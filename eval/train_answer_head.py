@@ -28,9 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
+from eval.train_reader import TRANSLATED  # the name translated questions are measured under, as the reader's
+
 TRAIN_SETS = ("tydiqa_id", "facqa")
 COLUMNS = ("chooser", "logits", "passage", "vectors", "right", "span_scores")
-TRANSLATED = "-translated"  # --translated questions count as the set <set>-translated
 
 
 @dataclass

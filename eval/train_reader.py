@@ -97,9 +97,10 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
     positive, one that holds the answer string elsewhere is left out (it may well answer). Dev examples are built
     as without it, so the dev metrics of both recipes compare.
 
-    `translated` (a folder of `<set>-train.jsonl` / `<set>-dev.jsonl` with `translated_from`): each translation
-    is read with exactly the passages of its Indonesian question (mined with the Indonesian words, which BM25 can
-    match), `translated_copies` times in training; a translation must stay in its source question's split.
+    `translated` (a folder of `<set>-train.jsonl` / `<set>-dev.jsonl` with `translated_from`): each
+    translation is read with exactly the passages of its Indonesian question (mined with the Indonesian
+    words, which BM25 can match), `translated_copies` times in training; a translation must stay in its
+    source question's split.
     """
     from eval.questions import load_questions
     from index.lexical import MemoryBM25
@@ -204,8 +205,8 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
                 groups.append(made)
             for text, written_for in translations.get(question.id, []):
                 if written_for != part:
-                    raise ValueError(f"{question.id}: translated in its {written_for} file, but it is a {part} "
-                                     "question of the reader's split")
+                    raise ValueError(f"{question.id}: translated in its {written_for} file, but it is a "
+                                     f"{part} question of the reader's split")
                 counts[f"translated_{part}"] += 1
                 if not made:
                     continue
@@ -230,7 +231,8 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
 
 def measured_sets(data: Dataset) -> list[str]:
     """Every trained set (measured even when a quick run left it no dev question), then their translations."""
-    return list(data.counts) + [name for name in dict.fromkeys(e.set_name for e in data.dev) if name not in data.counts]
+    translated = dict.fromkeys(e.set_name for e in data.dev if e.set_name not in data.counts)
+    return list(data.counts) + list(translated)
 
 
 def translations_of(folder: Path, set_name: str) -> dict[str, list[tuple[str, str]]]:
@@ -484,8 +486,8 @@ def main(argv: list[str] | None = None) -> int:
                         "reader that trains more layers fits the repository's 50 MB beside the other; the dev "
                         "metrics are measured on the stored weights either way")
     parser.add_argument("--translated", type=Path, default=None,
-                        help="a folder of translated public questions (data/crosslingual): trained on with their "
-                             "Indonesian questions' passages; the dev ones measured as <set>-translated")
+                        help="a folder of translated public questions (data/crosslingual): trained on with "
+                             "their Indonesian questions' passages; the dev ones measured as <set>-translated")
     parser.add_argument("--translated-copies", type=int, default=1,
                         help="how many times each translated training question is read per epoch")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
@@ -525,9 +527,11 @@ def main(argv: list[str] | None = None) -> int:
                                      args.indexes)
                  for name in args.sets.split(",")}
     try:
-        data = build_dataset(args.datasets, tuple(args.sets.split(",")), args.limit, args.seed, args.code_switch,
-                             log, grouped=args.loss == "question", shown=shown, translated=args.translated,
-                             translated_copies=args.translated_copies)
+        if args.translated_copies < 1:
+            raise ValueError(f"--translated-copies must be 1 or more, not {args.translated_copies}")
+        data = build_dataset(args.datasets, tuple(args.sets.split(",")), args.limit, args.seed,
+                             args.code_switch, log, grouped=args.loss == "question", shown=shown,
+                             translated=args.translated, translated_copies=args.translated_copies)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -567,7 +571,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         batches = [data.train[first:first + args.batch] for first in range(0, len(data.train), args.batch)]
     steps_per_epoch = len(batches)
-    # --epochs 0 with --init measures a trained reader (on the translated dev questions too) without training it
+    # --epochs 0 with --init measures a trained reader (the translated dev questions too) without training it
     total_steps = 0 if args.epochs == 0 else max(1, int(steps_per_epoch * args.epochs))
     warmup = max(1, total_steps // 20)
     schedule = torch.optim.lr_scheduler.LambdaLR(

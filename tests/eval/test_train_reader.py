@@ -77,21 +77,24 @@ def test_a_translated_question_is_taught_with_its_indonesian_questions_passages(
 
     indonesian = kinds_of(data.train, "Di kota mana Budi lahir?")
     taught = [e for e in data.train if e.question == "In which city was Budi born?"]
-    # Twice, each copy its own question (the per-question loss never mixes them), the same passages and answer.
+    # Twice, each copy its own question (the per-question loss never mixes them), with the same passages.
     assert sorted(kinds_of(taught, "In which city was Budi born?")) == sorted(indonesian * 2)
     assert len({e.group for e in taught}) == 2
-    assert not {e.group for e in taught} & {e.group for e in data.train if e.question == "Di kota mana Budi lahir?"}
+    assert not {e.group for e in taught} & {e.group for e in data.train if e.question.startswith("Di kota")}
     assert data.counts["tiny"]["translated_train"] == 1
 
 
 def test_translated_dev_questions_are_measured_apart_and_never_taught(tmp_path):
     tiny_set(tmp_path)
     assert split_of("tiny:dewi") == "dev"
-    (tmp_path / "tiny" / "corpus.jsonl").open("a").write(json.dumps(
-        {"id": "dewi", "title": "Dewi", "text": "Dewi menjadi juara lomba lari di Surabaya pada tahun 1999."}) + "\n")
-    (tmp_path / "tiny" / "questions.jsonl").open("a").write(json.dumps(
-        {"id": "q3", "question": "Di mana Dewi menjadi juara?", "answers": ["Surabaya"], "gold_doc_ids": ["dewi"]}) + "\n")
-    folder = translations(tmp_path, [], [{"id": "q3:en", "question": "Where did Dewi win?", "translated_from": "q3"}])
+    dewi = {"id": "dewi", "title": "Dewi", "text": "Dewi menjadi juara lomba lari di Surabaya pada tahun 1999."}
+    asked = {"id": "q3", "question": "Di mana Dewi menjadi juara?", "answers": ["Surabaya"], "gold_doc_ids": ["dewi"]}
+    with (tmp_path / "tiny" / "corpus.jsonl").open("a") as corpus:
+        corpus.write(json.dumps(dewi) + "\n")
+    with (tmp_path / "tiny" / "questions.jsonl").open("a") as questions:
+        questions.write(json.dumps(asked) + "\n")
+    english = {"id": "q3:en", "question": "Where did Dewi win?", "translated_from": "q3"}
+    folder = translations(tmp_path, [], [english])
     data = build_dataset(tmp_path, ("tiny",), None, seed=1, code_switch_share=0.0, translated=folder)
 
     assert all(e.question != "Where did Dewi win?" for e in data.train)
@@ -102,6 +105,17 @@ def test_translated_dev_questions_are_measured_apart_and_never_taught(tmp_path):
 
 def test_a_translation_filed_in_the_other_split_is_refused(tmp_path):
     tiny_set(tmp_path)
-    folder = translations(tmp_path, [], [{"id": "q1:en", "question": "Where was Budi born?", "translated_from": "q1"}])
+    misfiled = {"id": "q1:en", "question": "Where was Budi born?", "translated_from": "q1"}
+    folder = translations(tmp_path, [], [misfiled])
     with pytest.raises(ValueError, match="q1: translated in its dev file, but it is a train question"):
         build_dataset(tmp_path, ("tiny",), None, seed=1, code_switch_share=0.0, translated=folder)
+
+
+def test_reading_translations_no_times_is_a_clear_error(tmp_path, capsys):
+    from eval.train_reader import main
+
+    tiny_set(tmp_path)
+    folder = translations(tmp_path, [], [])
+    assert main(["--datasets", str(tmp_path), "--sets", "tiny", "--translated", str(folder),
+                 "--translated-copies", "0", "--work", str(tmp_path / "work")]) == 2
+    assert "--translated-copies must be 1 or more" in capsys.readouterr().err
