@@ -20,12 +20,16 @@ Shown = list[tuple[str, int, int]]
 
 
 def passages_read(datasets: Path, set_name: str, work: Path, limit: int | None, log,
-                  embedder: str = "e5", indexes: Path | None = None) -> dict[str, Shown]:
-    """Question id → the passages Kabar reads for it; cached in `work` per set, embedder and limit.
+                  embedder: str = "e5", indexes: Path | None = None,
+                  questions_file: Path | None = None) -> dict[str, Shown]:
+    """Question id → the passages Kabar reads for it; cached in `work` per set, question file, embedder and limit.
 
     `indexes`: where the set's index is built (default: `kabar eval`'s, under .kabar/eval, reused).
+    `questions_file`: other questions over the same archive to ask instead of the set's own (its translations:
+    a question in English is shown other passages than the same question in Indonesian).
     """
-    cache = work / f"passages-read-{set_name}-{embedder}{f'-{limit}' if limit else ''}.json"
+    asked_from = f"-{questions_file.stem}" if questions_file else ""
+    cache = work / f"passages-read-{set_name}{asked_from}-{embedder}{f'-{limit}' if limit else ''}.json"
     if cache.exists():
         return {key: [tuple(p) for p in shown] for key, shown in json.loads(cache.read_text(encoding="utf-8")).items()}
     from eval.questions import load_questions
@@ -33,7 +37,7 @@ def passages_read(datasets: Path, set_name: str, work: Path, limit: int | None, 
     from rag.settings import Settings
 
     ((_, folder, service),) = set_services(datasets, (set_name,), Settings(reader="off", embedder=embedder), indexes)
-    questions = load_questions(folder / "questions.jsonl")
+    questions = load_questions(questions_file or folder / "questions.jsonl")
     started = time.time()
     shown: dict[str, Shown] = {}
     for question in questions[:limit] if limit else questions:

@@ -87,7 +87,8 @@ def code_switch(question: str) -> str:
 def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, seed: int,
                   code_switch_share: float, log=print, grouped: bool = False,
                   shown: dict[str, dict[str, list[tuple[str, int, int]]]] | None = None,
-                  translated: Path | None = None, translated_copies: int = 1) -> Dataset:
+                  translated: Path | None = None, translated_copies: int = 1,
+                  translated_shown: dict[str, dict[str, list[tuple[str, int, int]]]] | None = None) -> Dataset:
     """`grouped`: shuffle questions (their passages stay together, for the per-question loss); otherwise
     shuffle passages one by one (the shipped reader's recipe).
 
@@ -100,7 +101,9 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
     `translated` (a folder of `<set>-train.jsonl` / `<set>-dev.jsonl` with `translated_from`): each
     translation is read with exactly the passages of its Indonesian question (mined with the Indonesian
     words, which BM25 can match), `translated_copies` times in training; a translation must stay in its
-    source question's split.
+    source question's split. `translated_shown` (set → translation id → passages, mined by asking each
+    translation itself): a training translation is read with its answering chunk and the passages retrieval
+    shows *it*, as serving will, in place of its source's.
     """
     from eval.questions import load_questions
     from index.lexical import MemoryBM25
@@ -166,12 +169,32 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
                 asked = code_switch(asked)
             made: list[Example] = []
             read = None
-            if shown is not None and part == "train":
+
+            def shown_to(asked_id: str, mined: dict | None) -> list[int] | None:
+                if mined is None or part != "train" or asked_id not in mined.get(set_name, {}):
+                    return None
                 numbers = [most_overlapping(chunks, chunks_of.get(article_id, []), start, end)
-                           for article_id, start, end in shown.get(set_name, {}).get(question.id, [])]
-                read = list(dict.fromkeys(n for n in numbers if n is not None))
+                           for article_id, start, end in mined[set_name][asked_id]]
+                return list(dict.fromkeys(n for n in numbers if n is not None))
+
+            def from_read(asked: str, read: list[int], positive: int | None) -> list[Example]:
+                if positive is None:  # unanswerable: every passage shown says "no"
+                    return [example(asked, n, None, "unanswerable") for n in read]
+                taught = []
+                for n in read:
+                    if n == positive:
+                        continue
+                    found = question.answer_in(chunks[n].text)
+                    if found is None:
+                        taught.append(example(asked, n, None, "read-negative"))
+                    elif chunks[n].article_id in question.gold_doc_ids:
+                        taught.append(example(asked, n, found, "positive"))
+                return taught
+
+            if shown is not None and part == "train":
+                read = shown_to(question.id, shown) or []
+            positive = None
             if question.answers:
-                positive = None
                 for doc in question.gold_doc_ids:
                     for number in chunks_of.get(doc, []):
                         if question.contains_answer(chunks[number].text):
@@ -184,14 +207,7 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
                     continue
                 made.append(example(asked, positive, question.answer_in(chunks[positive].text), "positive"))
                 if read is not None:
-                    for n in read:
-                        if n == positive:
-                            continue
-                        found = question.answer_in(chunks[n].text)
-                        if found is None:
-                            made.append(example(asked, n, None, "read-negative"))
-                        elif chunks[n].article_id in question.gold_doc_ids:
-                            made.append(example(asked, n, found, "positive"))
+                    made.extend(from_read(asked, read, positive))
                 else:
                     negatives = [n for n in hits if n != positive and not question.contains_answer(chunks[n].text)
                                  and chunks[n].article_id not in question.gold_doc_ids]
@@ -203,7 +219,7 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
                 data.dev.extend(made)
             elif made:
                 groups.append(made)
-            for text, written_for in translations.get(question.id, []):
+            for translation_id, text, written_for in translations.get(question.id, []):
                 if written_for != part:
                     raise ValueError(f"{question.id}: translated in its {written_for} file, but it is a "
                                      f"{part} question of the reader's split")
@@ -215,9 +231,16 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
                     data.dev.extend(replace(e, question=text, set_name=f"{set_name}{TRANSLATED}", group=group)
                                     for e in made)
                     continue
+                own = shown_to(translation_id, translated_shown)
+                if own is not None and (own or positive is not None):  # its answer, then what it is shown
+                    first = [example(text, positive, question.answer_in(chunks[positive].text), "positive")
+                             ] if positive is not None else []
+                    taught = first + from_read(text, own, positive)
+                else:
+                    taught = [replace(e, question=text) for e in made]
                 for _ in range(translated_copies):
                     group = next(question_numbers)
-                    groups.append([replace(e, question=text, group=group) for e in made])
+                    groups.append([replace(e, group=group) for e in taught])
         data.counts[set_name] = counts
         log(f"{set_name}: {len(articles)} articles, {len(chunks)} chunks, {counts}")
     if grouped:
@@ -235,9 +258,9 @@ def measured_sets(data: Dataset) -> list[str]:
     return list(data.counts) + list(translated)
 
 
-def translations_of(folder: Path, set_name: str) -> dict[str, list[tuple[str, str]]]:
-    """Source question id → (translated question, the split file it came from)."""
-    found: dict[str, list[tuple[str, str]]] = {}
+def translations_of(folder: Path, set_name: str) -> dict[str, list[tuple[str, str, str]]]:
+    """Source question id → (the translation's id, translated question, the split file it came from)."""
+    found: dict[str, list[tuple[str, str, str]]] = {}
     for part in ("train", "dev"):
         path = folder / f"{set_name}-{part}.jsonl"
         if not path.is_file():
@@ -245,7 +268,7 @@ def translations_of(folder: Path, set_name: str) -> dict[str, list[tuple[str, st
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
-                found.setdefault(row["translated_from"], []).append((row["question"], part))
+                found.setdefault(row["translated_from"], []).append((row["id"], row["question"], part))
     return found
 
 
@@ -488,6 +511,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--translated", type=Path, default=None,
                         help="a folder of translated public questions (data/crosslingual): trained on with "
                              "their Indonesian questions' passages; the dev ones measured as <set>-translated")
+    parser.add_argument("--translated-passages", choices=["source", "read"], default="source",
+                        help="a training translation's passages: source (its Indonesian question's) or read (the "
+                             "passages Kabar's retrieval shows the translation itself, mined once into --work)")
     parser.add_argument("--translated-copies", type=int, default=1,
                         help="how many times each translated training question is read per epoch")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
@@ -526,12 +552,22 @@ def main(argv: list[str] | None = None) -> int:
         shown = {name: passages_read(args.datasets, name, args.work, args.limit, log, args.embedder,
                                      args.indexes)
                  for name in args.sets.split(",")}
+
+    translated_shown = None
+    if args.translated_passages == "read" and args.translated:
+        from eval.mine_passages import passages_read
+
+        # each training translation asked itself: serving shows an English question other passages
+        translated_shown = {name: passages_read(args.datasets, name, args.work, args.limit, log, args.embedder,
+                                                args.indexes, args.translated / f"{name}-train.jsonl")
+                            for name in args.sets.split(",")}
     try:
         if args.translated_copies < 1:
             raise ValueError(f"--translated-copies must be 1 or more, not {args.translated_copies}")
         data = build_dataset(args.datasets, tuple(args.sets.split(",")), args.limit, args.seed,
                              args.code_switch, log, grouped=args.loss == "question", shown=shown,
-                             translated=args.translated, translated_copies=args.translated_copies)
+                             translated=args.translated, translated_copies=args.translated_copies,
+                             translated_shown=translated_shown)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from eval.mine_passages import passages_read
 from eval.questions import load_questions
 from rag.service import Kabar
@@ -32,3 +34,21 @@ def test_each_question_gets_the_passages_its_answer_is_chosen_from_and_they_are_
     assert passages_read(data, "facqa", tmp_path / "work", None, said.append, embedder="hashing",
                          indexes=tmp_path / "indexes") == shown
     assert said == []
+
+
+def test_other_questions_over_the_same_archive_are_asked_themselves_and_kept_apart(tmp_path):
+    data = tmp_path / "datasets"
+    write_subset(data, "facqa", 5, 30)
+    questions = load_questions(data / "facqa" / "questions.jsonl")[:3]
+    translated = tmp_path / "facqa-train.jsonl"
+    translated.write_text("".join(json.dumps({"id": f"{q.id}:en", "question": f"Who or what: {q.question}",
+                                              "answers": q.answers, "gold_doc_ids": q.gold_doc_ids}) + "\n"
+                                  for q in questions))
+    said: list[str] = []
+    own = passages_read(data, "facqa", tmp_path / "work", None, said.append, embedder="hashing",
+                        indexes=tmp_path / "indexes")
+    asked = passages_read(data, "facqa", tmp_path / "work", None, said.append, embedder="hashing",
+                          indexes=tmp_path / "indexes", questions_file=translated)
+    assert set(asked) == {f"{q.id}:en" for q in questions}
+    assert set(own) == {q.id for q in load_questions(data / "facqa" / "questions.jsonl")}
+    assert len(list((tmp_path / "work").glob("passages-read-facqa*.json"))) == 2
