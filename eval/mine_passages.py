@@ -22,7 +22,7 @@ Shown = list[tuple[str, int, int]]
 def passages_read(datasets: Path, set_name: str, work: Path, limit: int | None, log,
                   embedder: str = "e5", indexes: Path | None = None,
                   questions_file: Path | None = None) -> dict[str, Shown]:
-    """Question id → the passages Kabar reads for it; cached in `work` per set, question file, embedder and limit.
+    """Question id → the passages Kabar reads for it; cached in `work` per set, questions, embedder and limit.
 
     `indexes`: where the set's index is built (default: `kabar eval`'s, under .kabar/eval, reused).
     `questions_file`: other questions over the same archive to ask instead of the set's own (its translations:

@@ -88,7 +88,8 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
                   code_switch_share: float, log=print, grouped: bool = False,
                   shown: dict[str, dict[str, list[tuple[str, int, int]]]] | None = None,
                   translated: Path | None = None, translated_copies: int = 1,
-                  translated_shown: dict[str, dict[str, list[tuple[str, int, int]]]] | None = None) -> Dataset:
+                  translated_shown: dict[str, dict[str, list[tuple[str, int, int]]]] | None = None,
+                  ) -> Dataset:
     """`grouped`: shuffle questions (their passages stay together, for the per-question loss); otherwise
     shuffle passages one by one (the shipped reader's recipe).
 
@@ -512,8 +513,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="a folder of translated public questions (data/crosslingual): trained on with "
                              "their Indonesian questions' passages; the dev ones measured as <set>-translated")
     parser.add_argument("--translated-passages", choices=["source", "read"], default="source",
-                        help="a training translation's passages: source (its Indonesian question's) or read (the "
-                             "passages Kabar's retrieval shows the translation itself, mined once into --work)")
+                        help="a training translation's passages: source (its Indonesian question's) or read "
+                             "(those Kabar's retrieval shows the translation itself, mined once into --work)")
     parser.add_argument("--translated-copies", type=int, default=1,
                         help="how many times each translated training question is read per epoch")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
@@ -558,9 +559,11 @@ def main(argv: list[str] | None = None) -> int:
         from eval.mine_passages import passages_read
 
         # each training translation asked itself: serving shows an English question other passages
-        translated_shown = {name: passages_read(args.datasets, name, args.work, args.limit, log, args.embedder,
-                                                args.indexes, args.translated / f"{name}-train.jsonl")
-                            for name in args.sets.split(",")}
+        translated_shown = {}
+        for name in args.sets.split(","):
+            asked = args.translated / f"{name}-train.jsonl"
+            translated_shown[name] = passages_read(args.datasets, name, args.work, args.limit, log,
+                                                   args.embedder, args.indexes, questions_file=asked)
     try:
         if args.translated_copies < 1:
             raise ValueError(f"--translated-copies must be 1 or more, not {args.translated_copies}")

@@ -92,13 +92,14 @@ def test_a_translation_can_learn_from_what_retrieval_showed_it_not_its_source(tm
     shown = {"tiny": {"q1": [("budi", career_start, career_start + 300)]}}
     # The English question is shown other passages than its Indonesian source: it is taught with those.
     translated_shown = {"tiny": {"q1:en": [("pasar", 0, len(UNRELATED)), ("kota", 0, len(ELSEWHERE))]}}
-    data = build_dataset(tmp_path, ("tiny",), None, seed=1, code_switch_share=0.0, shown=shown, translated=folder,
-                         translated_copies=2, translated_shown=translated_shown)
+    data = build_dataset(tmp_path, ("tiny",), None, seed=1, code_switch_share=0.0, shown=shown,
+                         translated=folder, translated_copies=2, translated_shown=translated_shown)
 
     assert sorted(kinds_of(data.train, "Di kota mana Budi lahir?")) == sorted([
         ("positive", BIRTH[:12], True), ("read-negative", CAREER[:12], False)])
     taught = kinds_of(data.train, "In which city was Budi born?")
-    assert sorted(taught) == sorted([("positive", BIRTH[:12], True), ("read-negative", UNRELATED[:12], False)] * 2)
+    once = [("positive", BIRTH[:12], True), ("read-negative", UNRELATED[:12], False)]
+    assert sorted(taught) == sorted(once * 2)
 
 
 def test_translated_dev_questions_are_measured_apart_and_never_taught(tmp_path):
