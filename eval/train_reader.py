@@ -555,7 +555,10 @@ def main(argv: list[str] | None = None) -> int:
                  for name in args.sets.split(",")}
 
     translated_shown = None
-    if args.translated_passages == "read" and args.translated:
+    if args.translated_passages == "read" and not args.translated:
+        print("error: --translated-passages read needs --translated (the translations to ask)", file=sys.stderr)
+        return 2
+    if args.translated_passages == "read":
         from eval.mine_passages import passages_read
 
         # each training translation asked itself: serving shows an English question other passages

@@ -137,3 +137,12 @@ def test_reading_translations_no_times_is_a_clear_error(tmp_path, capsys):
     assert main(["--datasets", str(tmp_path), "--sets", "tiny", "--translated", str(folder),
                  "--translated-copies", "0", "--work", str(tmp_path / "work")]) == 2
     assert "--translated-copies must be 1 or more" in capsys.readouterr().err
+
+
+def test_reading_the_passages_shown_to_translations_without_translations_is_a_clear_error(tmp_path, capsys):
+    from eval.train_reader import main
+
+    tiny_set(tmp_path)
+    assert main(["--datasets", str(tmp_path), "--sets", "tiny", "--translated-passages", "read",
+                 "--work", str(tmp_path / "work")]) == 2
+    assert "--translated-passages read needs --translated" in capsys.readouterr().err
