@@ -152,6 +152,21 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
                     located = (at, at + len(answer))
             return Example(question_text, title, text, spans, located, kind, set_name, group)
 
+        def from_read(question, asked: str, read: list[int], positive: int | None) -> list[Example]:
+            """What the passages a question was shown teach, beside its answering chunk."""
+            if positive is None:  # unanswerable: every passage shown says "no"
+                return [example(asked, n, None, "unanswerable") for n in read]
+            taught = []
+            for n in read:
+                if n == positive:
+                    continue
+                found = question.answer_in(chunks[n].text)
+                if found is None:
+                    taught.append(example(asked, n, None, "read-negative"))
+                elif chunks[n].article_id in question.gold_doc_ids:
+                    taught.append(example(asked, n, found, "positive"))
+            return taught
+
         for question in questions:
             group = next(question_numbers)
             hits = [number for number, _ in lexical.search(question.question, 8)]
@@ -170,30 +185,8 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
                 asked = code_switch(asked)
             made: list[Example] = []
             read = None
-
-            def shown_to(asked_id: str, mined: dict | None) -> list[int] | None:
-                if mined is None or part != "train" or asked_id not in mined.get(set_name, {}):
-                    return None
-                numbers = [most_overlapping(chunks, chunks_of.get(article_id, []), start, end)
-                           for article_id, start, end in mined[set_name][asked_id]]
-                return list(dict.fromkeys(n for n in numbers if n is not None))
-
-            def from_read(asked: str, read: list[int], positive: int | None) -> list[Example]:
-                if positive is None:  # unanswerable: every passage shown says "no"
-                    return [example(asked, n, None, "unanswerable") for n in read]
-                taught = []
-                for n in read:
-                    if n == positive:
-                        continue
-                    found = question.answer_in(chunks[n].text)
-                    if found is None:
-                        taught.append(example(asked, n, None, "read-negative"))
-                    elif chunks[n].article_id in question.gold_doc_ids:
-                        taught.append(example(asked, n, found, "positive"))
-                return taught
-
             if shown is not None and part == "train":
-                read = shown_to(question.id, shown) or []
+                read = chunks_shown(chunks, chunks_of, shown.get(set_name, {}).get(question.id, []))
             positive = None
             if question.answers:
                 for doc in question.gold_doc_ids:
@@ -208,7 +201,7 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
                     continue
                 made.append(example(asked, positive, question.answer_in(chunks[positive].text), "positive"))
                 if read is not None:
-                    made.extend(from_read(asked, read, positive))
+                    made.extend(from_read(question, asked, read, positive))
                 else:
                     negatives = [n for n in hits if n != positive and not question.contains_answer(chunks[n].text)
                                  and chunks[n].article_id not in question.gold_doc_ids]
@@ -232,11 +225,12 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
                     data.dev.extend(replace(e, question=text, set_name=f"{set_name}{TRANSLATED}", group=group)
                                     for e in made)
                     continue
-                own = shown_to(translation_id, translated_shown)
-                if own is not None and (own or positive is not None):  # its answer, then what it is shown
-                    first = [example(text, positive, question.answer_in(chunks[positive].text), "positive")
-                             ] if positive is not None else []
-                    taught = first + from_read(text, own, positive)
+                mined = (translated_shown or {}).get(set_name, {}).get(translation_id)
+                own = chunks_shown(chunks, chunks_of, mined) if mined is not None else []
+                if mined is not None and (own or positive is not None):  # its answer, then what it is shown
+                    # made[0] is the answering chunk, when there is one
+                    first = [replace(made[0], question=text)] if positive is not None else []
+                    taught = first + from_read(question, text, own, positive)
                 else:
                     taught = [replace(e, question=text) for e in made]
                 for _ in range(translated_copies):
@@ -271,6 +265,14 @@ def translations_of(folder: Path, set_name: str) -> dict[str, list[tuple[str, st
                 row = json.loads(line)
                 found.setdefault(row["translated_from"], []).append((row["id"], row["question"], part))
     return found
+
+
+def chunks_shown(chunks: list, chunks_of: dict[str, list[int]],
+                 shown: list[tuple[str, int, int]]) -> list[int]:
+    """The training chunks the passages shown to a question (article, start, end) fall on, best first, once."""
+    numbers = [most_overlapping(chunks, chunks_of.get(article_id, []), start, end)
+               for article_id, start, end in shown]
+    return list(dict.fromkeys(n for n in numbers if n is not None))
 
 
 def most_overlapping(chunks: list, numbers: list[int], start: int, end: int) -> int | None:
@@ -556,7 +558,7 @@ def main(argv: list[str] | None = None) -> int:
 
     translated_shown = None
     if args.translated_passages == "read" and not args.translated:
-        print("error: --translated-passages read needs --translated (the translations to ask)", file=sys.stderr)
+        print("error: --translated-passages read needs --translated (the questions to ask)", file=sys.stderr)
         return 2
     if args.translated_passages == "read":
         from eval.mine_passages import passages_read
