@@ -89,7 +89,7 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
                   shown: dict[str, dict[str, list[tuple[str, int, int]]]] | None = None,
                   translated: Path | None = None, translated_copies: int = 1,
                   translated_shown: dict[str, dict[str, list[tuple[str, int, int]]]] | None = None,
-                  ) -> Dataset:
+                  answer_removed: float = 0.0) -> Dataset:
     """`grouped`: shuffle questions (their passages stay together, for the per-question loss); otherwise
     shuffle passages one by one (the shipped reader's recipe).
 
@@ -105,6 +105,12 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
     source question's split. `translated_shown` (set → translation id → passages, mined by asking each
     translation itself): a training translation is read with its answering chunk and the passages retrieval
     shows *it*, as serving will, in place of its source's.
+
+    `answer_removed` (a share of the answerable training questions): the question's answering chunk is read once
+    more with every sentence that holds the answer cut out, as a passage that does not answer. IDK-MRC's "no
+    answer" questions are on the passage's topic and unanswered by it; a BM25 near miss from another article is
+    rarely on topic that closely, so without these the passage head learns "same topic" more than "answers".
+    Drawn from a random stream of its own, so every other example is the recipe's without it.
     """
     from eval.questions import load_questions
     from index.lexical import MemoryBM25
@@ -113,6 +119,7 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
     from rag.text import sanitize, sentence_spans
 
     rng = random.Random(seed)
+    removal_rng = random.Random(seed + 1)
     chunker = Chunker()
     data = Dataset()
     groups: list[list[Example]] = []
@@ -135,6 +142,8 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
         if limit:
             questions = questions[:limit]
         counts = {"train_questions": 0, "dev_questions": 0, "unanswerable": 0, "no_answer_in_gold": 0}
+        if answer_removed:
+            counts["answer_removed"] = 0
         translations = translations_of(translated, set_name) if translated else {}
         if translated:
             counts["translated_train"] = counts["translated_dev"] = 0
@@ -207,6 +216,11 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
                                  and chunks[n].article_id not in question.gold_doc_ids]
                     if negatives:
                         made.append(example(asked, negatives[0], None, "hard-negative"))
+                if part == "train" and answer_removed and removal_rng.random() < answer_removed:
+                    cut = without_answer(made[0], question.answers)
+                    if cut is not None:
+                        made.append(cut)
+                        counts["answer_removed"] += 1
             else:
                 made.extend(example(asked, n, None, "unanswerable") for n in (read if read else hits[:2]))
             if part == "dev":
@@ -245,6 +259,24 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
         data.train = [example for made in groups for example in made]
         rng.shuffle(data.train)
     return data
+
+
+def without_answer(answering: Example, answers: list[str]) -> Example | None:
+    """The answering passage with every sentence that holds an answer string cut out, or None when nothing would be
+    left. A passage that does not answer its question, on exactly its topic: what IDK-MRC's questions are asked of."""
+    lowered = [answer.lower() for answer in answers if answer.strip()]
+    kept = [(start, end) for start, end in answering.sentences
+            if not any(answer in answering.text[start:end].lower() for answer in lowered)]
+    if not kept or len(kept) == len(answering.sentences):
+        return None
+    text = " ".join(answering.text[start:end] for start, end in kept)
+    if any(answer in text.lower() for answer in lowered):  # an answer across two sentences, now joined
+        return None
+    spans, at = [], 0
+    for start, end in kept:
+        spans.append((at, at + end - start))
+        at += end - start + 1
+    return replace(answering, text=text, sentences=spans, answer=None, kind="answer-removed")
 
 
 def measured_sets(data: Dataset) -> list[str]:
@@ -382,7 +414,8 @@ def evaluate(model, examples: list[Example], tokenizer, torch, batch_size: int =
              null_span: bool = False) -> dict[str, float]:
     """On dev passages: is the top sentence the answer's, is the span exact, is 'answers at all' right;
     and per question, over all its passages read together (as served): is the best sentence of all
-    the answer, and does "none" win exactly when nothing answers."""
+    the answer, and does "none" win exactly when nothing answers; and how well a question's best passage logit
+    (what the reader's "no answer" curve reads) tells answerable questions from unanswerable ones (AUC)."""
     from eval.metrics import exact_match, token_f1
     from rag.reader.read import best_span
 
@@ -390,6 +423,7 @@ def evaluate(model, examples: list[Example], tokenizer, torch, batch_size: int =
     right_sentence = exact = f1_sum = positives = 0
     passage_right = null_right = 0
     per_question: dict[int, list[tuple[float, bool]]] = {}
+    best_passage: dict[int, float] = {}  # a question's best passage logit, what the reader's "no answer" curve reads
     with torch.no_grad():
         for batch in batches_of(examples, batch_size):
             ids, mask, sentence_of, n, labels, valid, start, end, passage, _, items = collate(batch, tokenizer, torch)
@@ -401,6 +435,8 @@ def evaluate(model, examples: list[Example], tokenizer, torch, batch_size: int =
                 if null_span:  # "answers" when the best span beats the first token's
                     null = float(out["start"][row, 0] + out["end"][row, 0])
                     null_right += int((span is not None and span[2] > null) == bool(passage[row] > 0))
+                logit = float(out["passage"][row])
+                best_passage[example.group] = max(logit, best_passage.get(example.group, logit))
                 sentences = per_question.setdefault(example.group, [])
                 sentences.extend((float(out["sentence"][row, k]), bool(labels[row, k] > 0))
                                  for k in range(n) if valid[row, k])
@@ -416,6 +452,9 @@ def evaluate(model, examples: list[Example], tokenizer, torch, batch_size: int =
     model.train()
     answerable = [s for s in per_question.values() if any(is_answer for _, is_answer in s)]
     unanswerable = [s for s in per_question.values() if s and not any(is_answer for _, is_answer in s)]
+    answers = {g for g, s in per_question.items() if any(is_answer for _, is_answer in s)}
+    passage_auc = rank_auc([v for g, v in best_passage.items() if g in answers],
+                           [v for g, v in best_passage.items() if g not in answers and per_question.get(g)])
     question_top1 = sum(max(s)[1] and max(s)[0] > 0 for s in answerable)
     answerable_refused = sum(max(s)[0] <= 0 for s in answerable)
     unanswerable_refused = sum(max(s)[0] <= 0 for s in unanswerable)
@@ -427,7 +466,16 @@ def evaluate(model, examples: list[Example], tokenizer, torch, batch_size: int =
             "question_top1": round(question_top1 / max(len(answerable), 1), 4),
             "answerable_refused": round(answerable_refused / max(len(answerable), 1), 4),
             "unanswerable_refused": round(unanswerable_refused / max(len(unanswerable), 1), 4),
-            "questions": len(answerable) + len(unanswerable)}
+            "questions": len(answerable) + len(unanswerable),
+            **({"passage_auc": round(passage_auc, 4)} if passage_auc is not None else {})}
+
+
+def rank_auc(positives: list[float], negatives: list[float]) -> float | None:
+    """The chance that a random positive outscores a random negative (ties count half); None without both."""
+    if not positives or not negatives:
+        return None
+    wins = sum((p > n) + 0.5 * (p == n) for p in positives for n in negatives)
+    return wins / (len(positives) * len(negatives))
 
 
 def start_from(model, directory: Path, layers: int, passage_pooling: str) -> dict:
@@ -519,6 +567,9 @@ def main(argv: list[str] | None = None) -> int:
                              "(those Kabar's retrieval shows the translation itself, mined once into --work)")
     parser.add_argument("--translated-copies", type=int, default=1,
                         help="how many times each translated training question is read per epoch")
+    parser.add_argument("--answer-removed", type=float, default=0.0,
+                        help="share of answerable training questions whose answering chunk is also read with its "
+                             "answer sentences cut out, as a passage that does not answer")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                         help="CPU threads (torch's own default is the physical cores: 1 on this 2-vCPU machine)")
     args = parser.parse_args(argv)
@@ -575,7 +626,7 @@ def main(argv: list[str] | None = None) -> int:
         data = build_dataset(args.datasets, tuple(args.sets.split(",")), args.limit, args.seed,
                              args.code_switch, log, grouped=args.loss == "question", shown=shown,
                              translated=args.translated, translated_copies=args.translated_copies,
-                             translated_shown=translated_shown)
+                             translated_shown=translated_shown, answer_removed=args.answer_removed)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -680,6 +731,7 @@ def main(argv: list[str] | None = None) -> int:
                 "sets": args.sets, "limit": args.limit, "train_examples": len(data.train),
                 "translated": str(args.translated) if args.translated else None,
                 "translated_copies": args.translated_copies if args.translated else None,
+                "answer_removed": args.answer_removed,
                 "dev_examples": len(data.dev), "counts": data.counts}
     machine = {"device": device, "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                "torch": torch.__version__, "threads": torch.get_num_threads(),

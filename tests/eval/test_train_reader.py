@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.train_reader import build_dataset, split_of
+from eval.train_reader import Example, build_dataset, rank_auc, split_of, without_answer
 
 BIRTH = "Budi lahir di kota Bandung pada tahun 1950 dan tumbuh besar di sana bersama keluarganya. " * 4
 CAREER = "Ia kemudian bekerja sebagai guru sekolah dasar selama tiga puluh tahun di pedesaan. " * 4
@@ -146,3 +146,47 @@ def test_reading_the_passages_shown_to_translations_without_translations_is_a_cl
     assert main(["--datasets", str(tmp_path), "--sets", "tiny", "--translated-passages", "read",
                  "--work", str(tmp_path / "work")]) == 2
     assert "--translated-passages read needs --translated" in capsys.readouterr().err
+
+
+ANI = "Ani lahir di Medan pada tahun 1990. Ia suka membaca buku sejarah. Sejak 2015 ia tinggal di Jakarta."
+
+
+def test_an_answer_removed_passage_keeps_its_topic_and_loses_every_sentence_that_answers():
+    sentences = [(0, 35), (36, 65), (66, 99)]
+    assert [ANI[s:e] for s, e in sentences][0] == "Ani lahir di Medan pada tahun 1990."
+    answering = Example("Di mana Ani lahir?", "Ani", ANI, sentences, (13, 18), "positive", "tiny", 7)
+
+    cut = without_answer(answering, ["Medan", "kota Medan"])
+
+    assert cut is not None and cut.kind == "answer-removed" and cut.answer is None and cut.group == 7
+    assert cut.text == "Ia suka membaca buku sejarah. Sejak 2015 ia tinggal di Jakarta."
+    assert [cut.text[s:e] for s, e in cut.sentences] == ["Ia suka membaca buku sejarah.",
+                                                          "Sejak 2015 ia tinggal di Jakarta."]
+    # Nothing left once every sentence answers; a passage whose answer no sentence holds whole is left alone.
+    assert without_answer(answering, ["Medan", "buku", "Jakarta"]) is None
+    assert without_answer(answering, ["sejarah. Sejak"]) is None
+
+
+def test_answer_removed_adds_the_answering_chunk_without_its_answer_and_changes_nothing_else(tmp_path):
+    (tmp_path / "tiny").mkdir()
+    articles = [{"id": "ani", "title": "Ani", "text": ANI}, {"id": "pasar", "title": "Pasar", "text": UNRELATED}]
+    questions = [{"id": "q1", "question": "Di mana Ani lahir?", "answers": ["Medan"], "gold_doc_ids": ["ani"]}]
+    (tmp_path / "tiny" / "corpus.jsonl").write_text("".join(json.dumps(a) + "\n" for a in articles))
+    (tmp_path / "tiny" / "questions.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions))
+    assert split_of("tiny:ani") == "train"
+
+    plain = build_dataset(tmp_path, ("tiny",), None, seed=1, code_switch_share=0.0)
+    taught = build_dataset(tmp_path, ("tiny",), None, seed=1, code_switch_share=0.0, answer_removed=1.0)
+
+    removed = [e for e in taught.train if e.kind == "answer-removed"]
+    assert len(removed) == 1 and "Medan" not in removed[0].text and removed[0].text.startswith("Ia suka")
+    assert removed[0].answer is None and removed[0].question == "Di mana Ani lahir?"
+    assert [e for e in taught.train if e.kind != "answer-removed"] == plain.train
+    assert taught.counts["tiny"]["answer_removed"] == 1 and "answer_removed" not in plain.counts["tiny"]
+
+
+def test_rank_auc_is_the_chance_an_answerable_question_outscores_an_unanswerable_one():
+    assert rank_auc([3.0, 2.0], [1.0, 0.0]) == 1.0
+    assert rank_auc([0.0], [1.0]) == 0.0
+    assert rank_auc([1.0, 0.0], [1.0]) == 0.25
+    assert rank_auc([1.0], []) is None
