@@ -128,6 +128,15 @@ def test_asking_for_the_readers_curve_where_none_was_fitted_is_an_error_not_the_
     assert Kabar(settings.model_copy(update={"reader_confidence": False})).reader is not None
 
 
+def test_every_bundled_reader_has_its_curve_for_the_default_embedder_and_no_curve_outlives_its_reader():
+    # KABAR_READER_CONFIDENCE=true refuses to start without a curve for the reader that serves: a bundled reader
+    # shipped without one would make the documented setting unusable.
+    curves = json.loads((ROOT / "rag" / "calibration.json").read_text())
+    [e5] = [key for key in curves if "+" not in key]
+    readers = {load_reader(Settings(reader=name)).name for name in ("deep", "fast")}
+    assert {f"{e5}+{name}" for name in readers} == {key for key in curves if key.startswith(f"{e5}+")}
+
+
 def test_a_missing_reader_is_an_error_that_says_what_to_do(tmp_path):
     with pytest.raises(ReaderLoadError, match="KABAR_READER=off"):
         Reader(tmp_path / "nowhere")
