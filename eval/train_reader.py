@@ -106,11 +106,11 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
     translation itself): a training translation is read with its answering chunk and the passages retrieval
     shows *it*, as serving will, in place of its source's.
 
-    `answer_removed` (a share of the answerable training questions): the question's answering chunk is read once
-    more with every sentence that holds the answer cut out, as a passage that does not answer. IDK-MRC's "no
-    answer" questions are on the passage's topic and unanswered by it; a BM25 near miss from another article is
-    rarely on topic that closely, so without these the passage head learns "same topic" more than "answers".
-    Drawn from a random stream of its own, so every other example is the recipe's without it.
+    `answer_removed` (a share of the answerable training questions): the question's answering chunk is read
+    once more with every sentence that holds the answer cut out, as a passage that does not answer. IDK-MRC's
+    "no answer" questions are on the passage's topic and unanswered by it; a BM25 near miss from another
+    article is rarely on topic that closely, so without these the passage head may learn "same topic" more
+    than "answers". Drawn from a random stream of its own, so every other example is the recipe's without it.
     """
     from eval.questions import load_questions
     from index.lexical import MemoryBM25
@@ -262,8 +262,9 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
 
 
 def without_answer(answering: Example, answers: list[str]) -> Example | None:
-    """The answering passage with every sentence that holds an answer string cut out, or None when nothing would be
-    left. A passage that does not answer its question, on exactly its topic: what IDK-MRC's questions are asked of."""
+    """The answering passage with every sentence that holds an answer string cut out, or None when nothing
+    would be left. A passage that does not answer its question, on exactly its topic: what IDK-MRC's questions
+    are asked of."""
     lowered = [answer.lower() for answer in answers if answer.strip()]
     kept = [(start, end) for start, end in answering.sentences
             if not any(answer in answering.text[start:end].lower() for answer in lowered)]
@@ -423,7 +424,7 @@ def evaluate(model, examples: list[Example], tokenizer, torch, batch_size: int =
     right_sentence = exact = f1_sum = positives = 0
     passage_right = null_right = 0
     per_question: dict[int, list[tuple[float, bool]]] = {}
-    best_passage: dict[int, float] = {}  # a question's best passage logit, what the reader's "no answer" curve reads
+    best_passage: dict[int, float] = {}  # a question's best passage logit: what the reader's curve reads
     with torch.no_grad():
         for batch in batches_of(examples, batch_size):
             ids, mask, sentence_of, n, labels, valid, start, end, passage, _, items = collate(batch, tokenizer, torch)
@@ -568,8 +569,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--translated-copies", type=int, default=1,
                         help="how many times each translated training question is read per epoch")
     parser.add_argument("--answer-removed", type=float, default=0.0,
-                        help="share of answerable training questions whose answering chunk is also read with its "
-                             "answer sentences cut out, as a passage that does not answer")
+                        help="share of answerable training questions whose answering chunk is also read "
+                             "with its answer sentences cut out, as a passage that does not answer")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                         help="CPU threads (torch's own default is the physical cores: 1 on this 2-vCPU machine)")
     args = parser.parse_args(argv)

@@ -108,18 +108,18 @@ class Settings(BaseSettings):
         default=False, description="Take the answer's confidence from the curve fitted on the similarity signals and "
         "the reader's passage logit (the best of the passages it read), blended by trust with the similarity curve "
         "(`python -m eval.calibrate`, fitted on tydiqa_id's and facqa's public training questions). With the deep "
-        "reader, on tydiqa dev it refuses .333 of the unanswerable questions (similarity curve: .048) at .095 of the "
-        "answerable; but on archives unlike those it refuses answerable questions too (belebele's Indonesian .729, "
-        "xlsum's long articles .904, against .213 / .082), so it is off by default: turn it on for an archive of "
-        "short factoid passages.")
+        "reader, on tydiqa dev it refuses .333 of the unanswerable questions (similarity curve: .048) at "
+        ".095 of the answerable; but on archives unlike those it refuses answerable questions too "
+        "(belebele's Indonesian .729, xlsum's long articles .904, against .213 / .082), so it is off by "
+        "default: turn it on for an archive of short factoid passages.")
     reader_rerank: bool = Field(default=False, description="Reorder the passages the reader read by their best "
                                 "sentence. With the deep reader, MRR@10 facqa dev .839 → .879, tydiqa dev .820 → "
                                 ".825, but belebele ID .937 → .914 and xlsum 1.000 → .986: on for an archive of short "
                                 "factoid passages, off by default (README, sessions (l), (m)).")
-    reader_int8: bool = Field(default=False, description="Read with int8 linear layers: ~1.4x faster on CPU, but "
-                              "int8 noise erases the passage head's 'does this passage answer' signal (tydiqa dev AUC "
-                              ".74 → .56), and with the deep reader the answers too (tydiqa dev answer-exact .725 → "
-                              ".669, facqa .877 → .812); off by default.")
+    reader_int8: bool = Field(
+        default=False, description="Read with int8 linear layers: ~1.4x faster on CPU, but int8 noise erases the "
+        "passage head's 'does this passage answer' signal (tydiqa dev AUC .74 → .56), and with the deep reader "
+        "the answers too (tydiqa dev answer-exact .725 → .669, facqa .877 → .812); off by default.")
     reader_precision: Literal["auto", "fp32", "bf16"] = Field(
         default="auto", description="The arithmetic the reader's encoder reads in. bf16 reads ~1.6x faster on a CPU "
         "with bf16 instructions (AVX512-BF16 or AMX: AMD Zen 4, Intel Sapphire Rapids and newer) and the same answers "

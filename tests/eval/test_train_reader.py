@@ -169,8 +169,10 @@ def test_an_answer_removed_passage_keeps_its_topic_and_loses_every_sentence_that
 
 def test_answer_removed_adds_the_answering_chunk_without_its_answer_and_changes_nothing_else(tmp_path):
     (tmp_path / "tiny").mkdir()
-    articles = [{"id": "ani", "title": "Ani", "text": ANI}, {"id": "pasar", "title": "Pasar", "text": UNRELATED}]
-    questions = [{"id": "q1", "question": "Di mana Ani lahir?", "answers": ["Medan"], "gold_doc_ids": ["ani"]}]
+    articles = [{"id": "ani", "title": "Ani", "text": ANI},
+                {"id": "pasar", "title": "Pasar", "text": UNRELATED}]
+    questions = [{"id": "q1", "question": "Di mana Ani lahir?", "answers": ["Medan"],
+                  "gold_doc_ids": ["ani"]}]
     (tmp_path / "tiny" / "corpus.jsonl").write_text("".join(json.dumps(a) + "\n" for a in articles))
     (tmp_path / "tiny" / "questions.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions))
     assert split_of("tiny:ani") == "train"

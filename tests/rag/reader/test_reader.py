@@ -129,8 +129,8 @@ def test_asking_for_the_readers_curve_where_none_was_fitted_is_an_error_not_the_
 
 
 def test_every_bundled_reader_has_its_curve_for_the_default_embedder_and_no_curve_outlives_its_reader():
-    # KABAR_READER_CONFIDENCE=true refuses to start without a curve for the reader that serves: a bundled reader
-    # shipped without one would make the documented setting unusable.
+    # KABAR_READER_CONFIDENCE=true refuses to start without a curve for the reader that serves: a bundled
+    # reader shipped without one would make the documented setting unusable.
     curves = json.loads((ROOT / "rag" / "calibration.json").read_text())
     [e5] = [key for key in curves if "+" not in key]
     readers = {load_reader(Settings(reader=name)).name for name in ("deep", "fast")}
