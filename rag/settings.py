@@ -117,9 +117,10 @@ class Settings(BaseSettings):
                                 ".825, but belebele ID .937 → .914 and xlsum 1.000 → .986: on for an archive of short "
                                 "factoid passages, off by default (README, sessions (l), (m)).")
     reader_int8: bool = Field(
-        default=False, description="Read with int8 linear layers: ~1.4x faster on CPU, but int8 noise erases the "
-        "passage head's 'does this passage answer' signal (tydiqa dev AUC .74 → .56), and with the deep reader "
-        "the answers too (tydiqa dev answer-exact .725 → .669, facqa .877 → .812); off by default.")
+        default=False, description="Read with int8 linear layers: ~1.4x faster on CPU, but int8 noise "
+        "erases the passage head's 'does this passage answer' signal (tydiqa dev AUC .74 → .56), and with "
+        "the deep reader the answers too (tydiqa dev answer-exact .725 → .669, facqa .877 → .812); off by "
+        "default.")
     reader_precision: Literal["auto", "fp32", "bf16"] = Field(
         default="auto", description="The arithmetic the reader's encoder reads in. bf16 reads ~1.6x faster on a CPU "
         "with bf16 instructions (AVX512-BF16 or AMX: AMD Zen 4, Intel Sapphire Rapids and newer) and the same answers "
