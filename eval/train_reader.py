@@ -624,6 +624,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.translated_copies < 1:
             raise ValueError(f"--translated-copies must be 1 or more, not {args.translated_copies}")
+        if not 0.0 <= args.answer_removed <= 1.0:
+            raise ValueError(f"--answer-removed is a share of the questions, 0 to 1, not {args.answer_removed}")
         data = build_dataset(args.datasets, tuple(args.sets.split(",")), args.limit, args.seed,
                              args.code_switch, log, grouped=args.loss == "question", shown=shown,
                              translated=args.translated, translated_copies=args.translated_copies,

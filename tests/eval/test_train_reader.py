@@ -139,6 +139,15 @@ def test_reading_translations_no_times_is_a_clear_error(tmp_path, capsys):
     assert "--translated-copies must be 1 or more" in capsys.readouterr().err
 
 
+def test_a_share_of_answer_removed_passages_outside_0_to_1_is_a_clear_error(tmp_path, capsys):
+    from eval.train_reader import main
+
+    tiny_set(tmp_path)
+    assert main(["--datasets", str(tmp_path), "--sets", "tiny", "--answer-removed", "1.5",
+                 "--work", str(tmp_path / "work")]) == 2
+    assert "--answer-removed is a share of the questions, 0 to 1, not 1.5" in capsys.readouterr().err
+
+
 def test_reading_the_passages_shown_to_translations_without_translations_is_a_clear_error(tmp_path, capsys):
     from eval.train_reader import main
 
