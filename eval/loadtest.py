@@ -93,7 +93,9 @@ def run_load_test(url: str, seconds: float, concurrency: int, max_requests: int,
 def print_load_report(report: dict) -> None:
     print(f"{report['requests']} requests in {report['seconds']} s with {report['concurrency']} clients: "
           f"{report['requests_per_s']} req/s; latency p50 {report['p50_ms']} ms, p95 {report['p95_ms']} ms, "
-          f"p99 {report['p99_ms']} ms (over the {report['answered']} answered); statuses {report['statuses']}")
+          f"p99 {report['p99_ms']} ms (over the {report['answered']} answered); "
+          f"statuses {report['statuses']}")
     if report["rate_limited"]:
-        print(f"warning: the server's rate limit refused {report['rate_limited']} of {report['requests']} requests "
-              "(429); to measure the service, start it with a higher KABAR_RATE_LIMIT_ASK (e.g. 100000/minute)")
+        print(f"warning: the server's rate limit refused {report['rate_limited']} of {report['requests']} "
+              "requests (429); to measure the service, start it with a higher KABAR_RATE_LIMIT_ASK "
+              "(e.g. 100000/minute)")
