@@ -38,14 +38,14 @@ def require_loopback(url: str) -> None:
 
 
 async def _client(base: str, questions: list[str], deadline: float, budget: list[int], headers: dict,
-                  latencies: list[float], statuses: Counter) -> None:
+                  latencies: list[float], statuses: Counter, mode: str | None = None) -> None:
     rng = random.Random()
     async with httpx.AsyncClient(base_url=base, timeout=30, headers=headers) as http:
         while time.monotonic() < deadline and budget[0] > 0:
             budget[0] -= 1
             started = time.perf_counter()
             try:
-                response = await http.post("/v1/ask", json={"question": rng.choice(questions), "k": 5})
+                response = await http.post("/v1/ask", json=ask_body(rng.choice(questions), mode))
                 statuses[str(response.status_code)] += 1
             except httpx.HTTPError as exc:
                 statuses[type(exc).__name__] += 1
@@ -54,8 +54,14 @@ async def _client(base: str, questions: list[str], deadline: float, budget: list
                 latencies.append((time.perf_counter() - started) * 1000)
 
 
+def ask_body(question: str, mode: str | None) -> dict:
+    return {"question": question, "k": 5, **({"mode": mode} if mode else {})}
+
+
 def run_load_test(url: str, seconds: float, concurrency: int, max_requests: int, api_key: str | None = None,
-                  questions_file: Path | None = None) -> dict:
+                  questions_file: Path | None = None, mode: str | None = None) -> dict:
+    """`mode` (dense, default-no-reader, …): what every request asks for, so one server measures each
+    stage's cost side by side; a mode the server refuses is an error before the run, not a run of 4xx."""
     require_loopback(url)
     try:
         httpx.get(f"{url}/healthz", timeout=10).raise_for_status()
@@ -66,6 +72,10 @@ def run_load_test(url: str, seconds: float, concurrency: int, max_requests: int,
         lines = questions_file.read_text(encoding="utf-8").splitlines()
         questions = [json.loads(line)["question"] for line in lines if line.strip()]
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    if mode:
+        probe = httpx.post(f"{url}/v1/ask", json=ask_body(questions[0], mode), headers=headers, timeout=60)
+        if 400 <= probe.status_code < 500 and probe.status_code != 429:
+            raise ValueError(f"the server refused mode {mode!r} ({probe.status_code}): {probe.text[:300]}")
     latencies: list[float] = []
     statuses: Counter = Counter()
     budget = [max_requests]
@@ -73,14 +83,15 @@ def run_load_test(url: str, seconds: float, concurrency: int, max_requests: int,
     async def main() -> float:
         started = time.perf_counter()
         deadline = time.monotonic() + seconds
-        await asyncio.gather(*(_client(url, questions, deadline, budget, headers, latencies, statuses)
+        await asyncio.gather(*(_client(url, questions, deadline, budget, headers, latencies, statuses, mode)
                                for _ in range(concurrency)))
         return time.perf_counter() - started
 
     elapsed = asyncio.run(main())
     total = sum(statuses.values())
     return {
-        "url": url, "seconds": round(elapsed, 1), "concurrency": concurrency, "requests": total,
+        "url": url, "mode": mode or "server default", "seconds": round(elapsed, 1),
+        "concurrency": concurrency, "requests": total,
         "requests_per_s": round(total / elapsed, 1) if elapsed else 0.0,
         "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
         "p95_ms": round(percentile(latencies, 0.95), 1) if latencies else None,
@@ -91,7 +102,8 @@ def run_load_test(url: str, seconds: float, concurrency: int, max_requests: int,
 
 
 def print_load_report(report: dict) -> None:
-    print(f"{report['requests']} requests in {report['seconds']} s with {report['concurrency']} clients: "
+    print(f"{report['mode']}: {report['requests']} requests in {report['seconds']} s "
+          f"with {report['concurrency']} clients: "
           f"{report['requests_per_s']} req/s; latency p50 {report['p50_ms']} ms, p95 {report['p95_ms']} ms, "
           f"p99 {report['p99_ms']} ms (over the {report['answered']} answered); "
           f"statuses {report['statuses']}")

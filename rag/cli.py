@@ -101,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--api-key")
     load.add_argument("--questions", type=Path, help="questions.jsonl to draw from (default: built-in set)")
     load.add_argument("--out", type=Path)
+    load.add_argument("--mode", help="the mode every request asks for (dense, default-no-reader, …; "
+                      "default: the server's)")
 
     check = commands.add_parser("check", help="verify an index (store, vectors, BM25 agree); --repair falls back "
                                 "to the last whole generation")
@@ -295,7 +297,8 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
 def _loadtest(args: argparse.Namespace, settings: Settings) -> int:
     from eval.loadtest import print_load_report, run_load_test
 
-    report = run_load_test(args.url, args.seconds, args.concurrency, args.max_requests, args.api_key, args.questions)
+    report = run_load_test(args.url, args.seconds, args.concurrency, args.max_requests, args.api_key,
+                           args.questions, args.mode)
     print_load_report(report)
     if args.out:
         args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")

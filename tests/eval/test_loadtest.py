@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from eval.loadtest import print_load_report, run_load_test
 from tests.api.conftest import running_server
 
@@ -28,3 +30,16 @@ def test_nothing_answered_gives_no_percentiles_rather_than_the_refusals_timing(h
 
     assert report["statuses"] == {"429": 3} and report["answered"] == 0
     assert report["p50_ms"] is None and report["p95_ms"] is None
+
+
+def test_one_server_is_measured_mode_by_mode_and_a_mode_it_refuses_stops_the_run(hashing_seed_settings,
+                                                                                     capsys):
+    with running_server(hashing_seed_settings.index_dir, hashing_seed_settings.cache_dir,
+                        KABAR_READER="off") as base:
+        dense = run_load_test(base, seconds=60, concurrency=1, max_requests=3, mode="dense")
+        with pytest.raises(ValueError, match=r"refused mode 'nonsense' \(4\d\d\)"):
+            run_load_test(base, seconds=60, concurrency=1, max_requests=3, mode="nonsense")
+
+    assert dense["mode"] == "dense" and dense["statuses"] == {"200": 3}
+    print_load_report(dense)
+    assert capsys.readouterr().out.startswith("dense: 3 requests")
