@@ -451,11 +451,11 @@ def evaluate(model, examples: list[Example], tokenizer, torch, batch_size: int =
                 exact += int(exact_match(predicted, gold))
                 f1_sum += token_f1(predicted, gold)
     model.train()
-    answerable = [s for s in per_question.values() if any(is_answer for _, is_answer in s)]
-    unanswerable = [s for s in per_question.values() if s and not any(is_answer for _, is_answer in s)]
-    answers = {g for g, s in per_question.items() if any(is_answer for _, is_answer in s)}
-    passage_auc = rank_auc([v for g, v in best_passage.items() if g in answers],
-                           [v for g, v in best_passage.items() if g not in answers and per_question.get(g)])
+    answered = {g for g, s in per_question.items() if any(is_answer for _, is_answer in s)}
+    unanswered = {g for g, s in per_question.items() if s and g not in answered}
+    answerable = [per_question[g] for g in answered]
+    unanswerable = [per_question[g] for g in unanswered]
+    passage_auc = rank_auc([best_passage[g] for g in answered], [best_passage[g] for g in unanswered])
     question_top1 = sum(max(s)[1] and max(s)[0] > 0 for s in answerable)
     answerable_refused = sum(max(s)[0] <= 0 for s in answerable)
     unanswerable_refused = sum(max(s)[0] <= 0 for s in unanswerable)
@@ -475,8 +475,10 @@ def rank_auc(positives: list[float], negatives: list[float]) -> float | None:
     """The chance that a random positive outscores a random negative (ties count half); None without both."""
     if not positives or not negatives:
         return None
-    wins = sum((p > n) + 0.5 * (p == n) for p in positives for n in negatives)
-    return wins / (len(positives) * len(negatives))
+    from sklearn.metrics import roc_auc_score
+
+    labels = [1] * len(positives) + [0] * len(negatives)
+    return float(roc_auc_score(labels, positives + negatives))
 
 
 def start_from(model, directory: Path, layers: int, passage_pooling: str) -> dict:
