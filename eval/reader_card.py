@@ -105,9 +105,15 @@ def translated_note(settings: dict) -> str:
     """Trained with the team's translations of public questions (`--translated`): which, and how often."""
     if not settings.get("translated"):
         return ""
+    # Readers trained before `--translated-passages` existed read their Indonesian question's passages.
+    if settings.get("translated_passages") == "read":
+        passages = ("its answering chunk and the passages Kabar's own retrieval shows for the translated question "
+                    "(`--translated-passages read`)")
+    else:
+        passages = "its Indonesian question's passages"
     return (f"Also the team's translations of public training questions into English, Chinese and Russian "
-            f"(`{settings['translated']}`, CC BY-SA 4.0 like their sources), each read with its Indonesian "
-            f"question's passages, {settings.get('translated_copies') or 1}× an epoch; the translated dev "
+            f"(`{settings['translated']}`, CC BY-SA 4.0 like their sources), each read with {passages}, "
+            f"{settings.get('translated_copies') or 1}× an epoch; the translated dev "
             "questions are measured below as `<set>-translated`.\n")
 
 

@@ -736,6 +736,7 @@ def main(argv: list[str] | None = None) -> int:
                 "sets": args.sets, "limit": args.limit, "train_examples": len(data.train),
                 "translated": str(args.translated) if args.translated else None,
                 "translated_copies": args.translated_copies if args.translated else None,
+                "translated_passages": args.translated_passages if args.translated else None,
                 "answer_removed": args.answer_removed,
                 "dev_examples": len(data.dev), "counts": data.counts}
     machine = {"device": device, "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
