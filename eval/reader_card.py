@@ -50,7 +50,7 @@ Examples (per question: the chunk holding the answer, and the best BM25 chunk of
 an unanswerable question: its two best BM25 chunks), {settings['train_examples']} for training,
 {settings['dev_examples']} for dev. {int(settings['code_switch'] * 100)} % of training questions have their
 question words switched into English ("siapa" → "who").
-{translated_note(settings)}{counts}
+{translated_note(settings)}{answer_removed_note(settings)}{counts}
 
 ## Settings
 | setting | value |
@@ -107,14 +107,24 @@ def translated_note(settings: dict) -> str:
         return ""
     # Readers trained before `--translated-passages` existed read their Indonesian question's passages.
     if settings.get("translated_passages") == "read":
-        passages = ("its answering chunk and the passages Kabar's own retrieval shows for the translated question "
-                    "(`--translated-passages read`)")
+        passages = ("its answering chunk and the passages Kabar's own retrieval shows for the translated "
+                    "question (`--translated-passages read`)")
     else:
         passages = "its Indonesian question's passages"
     return (f"Also the team's translations of public training questions into English, Chinese and Russian "
             f"(`{settings['translated']}`, CC BY-SA 4.0 like their sources), each read with {passages}, "
             f"{settings.get('translated_copies') or 1}× an epoch; the translated dev "
             "questions are measured below as `<set>-translated`.\n")
+
+
+def answer_removed_note(settings: dict) -> str:
+    """Trained with `--answer-removed`: answering chunks read again without their answer, as "no answer"."""
+    share = settings.get("answer_removed") or 0
+    if not share:
+        return ""
+    return (f"{share * 100:.0f} % of the answerable training questions also read their answering chunk "
+            "with every sentence holding an answer cut out, as a passage that does not answer "
+            "(`--answer-removed`).\n")
 
 
 def frozen_note(frozen_layers: int) -> str:

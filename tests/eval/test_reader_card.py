@@ -8,8 +8,9 @@ from eval.reader_card import write_card
 def write_reader_folder(folder, **settings):
     folder.mkdir()
     (folder / "reader.safetensors").write_bytes(b"0" * 1000)
-    base = {"layers": 12, "batch": 16, "lr": 5e-5, "head_lr": 5e-4, "epochs": 0.6, "total_steps": 10, "steps": 10,
-            "stopped_by": "steps", "seed": 13, "code_switch": 0.25, "train_examples": 100, "dev_examples": 20,
+    base = {"layers": 12, "batch": 16, "lr": 5e-5, "head_lr": 5e-4, "epochs": 0.6, "total_steps": 10,
+            "steps": 10, "stopped_by": "steps", "seed": 13, "code_switch": 0.25, "train_examples": 100,
+            "dev_examples": 20,
             "counts": {"tydiqa_id": {"train_questions": 80}}, "translated": "data/crosslingual",
             "translated_copies": 2}
     config = {"sha256": "ab" * 32, "settings": {**base, **settings},
@@ -17,13 +18,14 @@ def write_reader_folder(folder, **settings):
                           "training_minutes": 1.0},
               "dev": {"tydiqa_id": {"passages": 10, "positives": 5, "sentence_top1": 0.9, "span_exact": 0.6,
                                     "span_f1": 0.7, "passage_accuracy": 0.8}}}
-    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
     return folder
 
 
 def test_a_reader_taught_translations_with_the_passages_retrieval_shows_says_so(tmp_path):
     folder = write_reader_folder(tmp_path / "reader", translated_passages="read")
-    card = write_card(folder, "python -m eval.train_reader --translated-passages read").read_text()
+    card = write_card(folder, "python -m eval.train_reader --translated-passages read")
+    card = card.read_text(encoding="utf-8")
     assert "the passages Kabar's own retrieval shows for the translated question" in card
     assert "its Indonesian question's passages" not in card
     assert "2× an epoch" in card
@@ -31,5 +33,17 @@ def test_a_reader_taught_translations_with_the_passages_retrieval_shows_says_so(
 
 def test_an_older_reader_without_the_setting_was_taught_with_its_indonesian_questions_passages(tmp_path):
     folder = write_reader_folder(tmp_path / "reader")
-    card = write_card(folder, "python -m eval.train_reader").read_text()
+    card = write_card(folder, "python -m eval.train_reader").read_text(encoding="utf-8")
     assert "each read with its Indonesian question's passages" in card
+
+
+def test_a_reader_taught_with_answers_cut_out_says_how_many(tmp_path):
+    folder = write_reader_folder(tmp_path / "reader", answer_removed=0.5)
+    card = write_card(folder, "python -m eval.train_reader --answer-removed 0.5").read_text(encoding="utf-8")
+    assert "50 % of the answerable training questions also read their answering chunk" in card
+
+
+def test_a_reader_taught_without_them_does_not_mention_them(tmp_path):
+    folder = write_reader_folder(tmp_path / "reader", answer_removed=0.0)
+    card = write_card(folder, "python -m eval.train_reader").read_text(encoding="utf-8")
+    assert "--answer-removed" not in card
