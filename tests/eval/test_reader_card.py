@@ -9,10 +9,9 @@ def write_reader_folder(folder, **settings):
     folder.mkdir()
     (folder / "reader.safetensors").write_bytes(b"0" * 1000)
     base = {"layers": 12, "batch": 16, "lr": 5e-5, "head_lr": 5e-4, "epochs": 0.6, "total_steps": 10,
-            "steps": 10, "stopped_by": "steps", "seed": 13, "code_switch": 0.25, "train_examples": 100,
-            "dev_examples": 20,
-            "counts": {"tydiqa_id": {"train_questions": 80}}, "translated": "data/crosslingual",
-            "translated_copies": 2}
+            "steps": 10, "stopped_by": "steps", "seed": 13, "code_switch": 0.25,
+            "train_examples": 100, "dev_examples": 20, "counts": {"tydiqa_id": {"train_questions": 80}},
+            "translated": "data/crosslingual", "translated_copies": 2}
     config = {"sha256": "ab" * 32, "settings": {**base, **settings},
               "machine": {"device": "cpu", "cpu": "x86_64", "cores": 2, "torch": "2.13.0", "threads": 2,
                           "training_minutes": 1.0},
@@ -24,8 +23,8 @@ def write_reader_folder(folder, **settings):
 
 def test_a_reader_taught_translations_with_the_passages_retrieval_shows_says_so(tmp_path):
     folder = write_reader_folder(tmp_path / "reader", translated_passages="read")
-    card = write_card(folder, "python -m eval.train_reader --translated-passages read")
-    card = card.read_text(encoding="utf-8")
+    command = "python -m eval.train_reader --translated-passages read"
+    card = write_card(folder, command).read_text(encoding="utf-8")
     assert "the passages Kabar's own retrieval shows for the translated question" in card
     assert "its Indonesian question's passages" not in card
     assert "2× an epoch" in card
