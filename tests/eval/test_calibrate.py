@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eval.calibrate import answerable_bias, main, operating_bias, parse_case_spec
+from eval.calibrate import answerable_bias, main, operating_bias, parse_case_spec, report_checks
+from rag.answer import Calibration
 from tests.conftest import SUMMIT_ARTICLE, build_index
 
 
@@ -102,3 +103,41 @@ def test_questions_listed_in_a_without_file_are_left_out_and_collected_features_
     # Other cases are collected again, not read from the file.
     assert main(arguments[:4] + ["--rows", str(rows)]) == 0
     assert "ours@index(gold,3): positives 3" in capsys.readouterr().out
+
+
+def test_a_check_reports_the_share_refused_by_the_new_and_the_stored_curve_with_the_serving_formula(capsys):
+    new = Calibration(w_cosine=10.0, w_z=0.0, bias=-5.0)  # refuses below cosine 0.5
+    stored = Calibration(w_cosine=10.0, w_z=0.0, bias=-8.0)  # below cosine 0.8
+    rows = [([0.9, 0.0, 0.0, 0.0], 1, 0), ([0.6, 0.0, 0.0, 0.0], 1, 0), ([0.4, 0.0, 0.0, 0.0], 0, 0),
+            ([0.7, 0.0, 0.0, 0.0], 0, 1)]
+    report_checks(new, stored, ["news@archive(gold,3)", "foreign@archive(negative,1)"], rows)
+    out = capsys.readouterr().out
+    assert "news@archive(gold,3): 0.000 / 1.000 | 0.500 / 1.000" in out
+    assert "foreign@archive(negative,1): - / 0.000 | - / 1.000" in out
+
+
+def test_checked_questions_are_never_fitted_on_and_are_reported_after_the_fit(tmp_path: Path, cache_dir: Path,
+                                                                              capsys, monkeypatch):
+    settings = build_index(tmp_path / "index", "hashing", cache_dir)
+    monkeypatch.setenv("KABAR_CACHE_DIR", str(cache_dir))
+    asked = ["Di mana KTT Tiongkok-Asia Tengah 2025?", "Which country hosts the 2025 summit?",
+             "Siapa presiden Kazakhstan?"]
+    questions = tmp_path / "ours" / "questions.jsonl"
+    foreign = tmp_path / "theirs" / "questions.jsonl"
+    for path in (questions, foreign):
+        path.parent.mkdir()
+    questions.write_text("".join(json.dumps({"id": f"a{i}", "question": q, "gold_doc_ids": [SUMMIT_ARTICLE]}) + "\n"
+                                 for i, q in enumerate(asked)))
+    foreign.write_text("".join(json.dumps({"id": f"f{i}", "question": q, "gold_doc_ids": ["elsewhere"]}) + "\n"
+                               for i, q in enumerate(["Berapa harga beras di Surabaya?",
+                                                      "Who won the football cup in Brazil?"])))
+    checked = tmp_path / "dev.jsonl"
+    checked.write_text(json.dumps({"id": "a2", "question": asked[2], "gold_doc_ids": [SUMMIT_ARTICLE]}) + "\n")
+    assert main(["--case", f"{settings.index_dir}={questions}", "--case", f"{settings.index_dir}={foreign}:negative",
+                 "--check", f"{settings.index_dir}={checked}", "--refuse", "0.5"]) == 0
+    out = capsys.readouterr().out
+    fitted, checks = out.split("checks (never fitted on)")
+    assert "ours@index(gold,2): positives 2, negatives 0" in fitted
+    assert "dev@index(gold,1): positives 1, negatives 0" in fitted.split("to check:")[1]
+    # No curve is stored for the hashing embedder, so only the new curve's shares are shown.
+    assert "\n  dev@index(gold,1): " in checks and "|" not in checks
