@@ -130,7 +130,7 @@ def collect_cases(cases: list[str], left_out: set[str], rng: random.Random
 
 
 def refused_shares(curve: Calibration, rows: list[tuple[list[float], int, int]], case: int) -> str:
-    """`answerable refused / unanswerable refused` of one case at the served threshold, by the serving formula."""
+    """`answerable refused / unanswerable refused` of one case at the served threshold, as served."""
     refused = {1: [], 0: []}
     for features, label, number in rows:
         if number == case:
@@ -163,14 +163,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--without", action="append", default=[],
                         help="a question file whose questions (by id) are left out of every case")
     parser.add_argument("--check", action="append", default=[],
-                        help="a case (same form as --case) left out of the fit and reported under the new and "
-                        "the stored curve")
+                        help="a case (same form as --case) left out of the fit and reported under the new "
+                        "and the stored curve")
     parser.add_argument("--rows", type=Path, default=None,
                         help="keep the collected features in this file, and reuse them when the cases are the same "
                         "(collecting runs every question through the service; fitting takes a second)")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
-    left_out = question_ids(args.without + [parse_case_spec(check.split("=", 1)[1])[0] for check in args.check])
+    checked_files = [parse_case_spec(check.split("=", 1)[1])[0] for check in args.check]
+    left_out = question_ids(args.without + checked_files)
     # The same cases read by another reader or embedder are other features.
     asked = {"cases": args.case, "checks": args.check, "without": sorted(left_out), "seed": args.seed,
              "models": [os.environ.get(name, "") for name in ("KABAR_READER", "KABAR_EMBEDDER", "KABAR_READER_INT8")]}

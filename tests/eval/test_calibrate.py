@@ -126,15 +126,19 @@ def test_checked_questions_are_never_fitted_on_and_are_reported_after_the_fit(tm
     foreign = tmp_path / "theirs" / "questions.jsonl"
     for path in (questions, foreign):
         path.parent.mkdir()
-    questions.write_text("".join(json.dumps({"id": f"a{i}", "question": q, "gold_doc_ids": [SUMMIT_ARTICLE]}) + "\n"
-                                 for i, q in enumerate(asked)))
-    foreign.write_text("".join(json.dumps({"id": f"f{i}", "question": q, "gold_doc_ids": ["elsewhere"]}) + "\n"
-                               for i, q in enumerate(["Berapa harga beras di Surabaya?",
-                                                      "Who won the football cup in Brazil?"])))
+    def lines(rows: list[dict]) -> str:
+        return "".join(json.dumps(row) + "\n" for row in rows)
+
+    questions.write_text(lines([{"id": f"a{i}", "question": q, "gold_doc_ids": [SUMMIT_ARTICLE]}
+                                for i, q in enumerate(asked)]))
+    foreign.write_text(lines([{"id": f"f{i}", "question": q, "gold_doc_ids": ["elsewhere"]}
+                              for i, q in enumerate(["Berapa harga beras di Surabaya?",
+                                                     "Who won the football cup in Brazil?"])]))
     checked = tmp_path / "dev.jsonl"
-    checked.write_text(json.dumps({"id": "a2", "question": asked[2], "gold_doc_ids": [SUMMIT_ARTICLE]}) + "\n")
-    assert main(["--case", f"{settings.index_dir}={questions}", "--case", f"{settings.index_dir}={foreign}:negative",
-                 "--check", f"{settings.index_dir}={checked}", "--refuse", "0.5"]) == 0
+    checked.write_text(lines([{"id": "a2", "question": asked[2], "gold_doc_ids": [SUMMIT_ARTICLE]}]))
+    index = settings.index_dir
+    assert main(["--case", f"{index}={questions}", "--case", f"{index}={foreign}:negative",
+                 "--check", f"{index}={checked}", "--refuse", "0.5"]) == 0
     out = capsys.readouterr().out
     fitted, checks = out.split("checks (never fitted on)")
     assert "ours@index(gold,2): positives 2, negatives 0" in fitted
