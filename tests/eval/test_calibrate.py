@@ -126,6 +126,7 @@ def test_checked_questions_are_never_fitted_on_and_are_reported_after_the_fit(tm
     foreign = tmp_path / "theirs" / "questions.jsonl"
     for path in (questions, foreign):
         path.parent.mkdir()
+
     def lines(rows: list[dict]) -> str:
         return "".join(json.dumps(row) + "\n" for row in rows)
 
