@@ -141,7 +141,7 @@ def refused_shares(curve: Calibration, rows: list[tuple[list[float], int, int]],
 
 def report_checks(curve: Calibration, stored: Calibration | None, names: list[str],
                   rows: list[tuple[list[float], int, int]]) -> None:
-    """Beside the stored curve's shares, so a refit's cost on questions it never saw is read before `--write`."""
+    """Beside the stored curve's shares: a refit's cost on questions it never saw, read before `--write`."""
     print("checks (never fitted on), at 0.5: answerable refused / unanswerable refused, "
           f"this curve{' | the stored one' if stored else ''}")
     for number, name in enumerate(names):
