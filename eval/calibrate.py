@@ -100,9 +100,14 @@ def question_ids(paths: list[str]) -> set[str]:
     return {str(question.id) for path in paths for question in load_questions(Path(path))}
 
 
-def collect_cases(cases: list[str], left_out: set[str], rng: random.Random
+def collect_cases(cases: list[str], left_out: set[str], rng: random.Random,
+                  services: dict[str, Kabar] | None = None
                   ) -> tuple[str | None, list[str], list[tuple[list[float], int, int]]]:
-    """Every case's questions through the service: (calibration key, case names, (features, label, case))."""
+    """Every case's questions through the service: (calibration key, case names, (features, label, case)).
+
+    `services` keeps one service per index, so cases (and checks) asked of the same archive load it once.
+    """
+    services = {} if services is None else services
     rows: list[tuple[list[float], int, int]] = []
     key = None
     names: list[str] = []
@@ -118,7 +123,9 @@ def collect_cases(cases: list[str], left_out: set[str], rng: random.Random
             questions = questions[:limit]
         # With a reader (KABAR_READER), its curve is fitted on the features of the sentence it chooses.
         # The features do not depend on which curve serves; a reader with no curve yet is what this fits.
-        service = Kabar(Settings(index_dir=Path(index_dir), reader_confidence=False))
+        if index_dir not in services:
+            services[index_dir] = Kabar(Settings(index_dir=Path(index_dir), reader_confidence=False))
+        service = services[index_dir]
         key = service.calibration_key("default")
         got = collect(service, questions, label_mode)
         # A set's own questions.jsonl is named by its folder; the reader's dev files by their own name.
@@ -183,11 +190,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"features of {len(rows)} questions from {args.rows}"
               + (f" ({len(check_rows)} more to check)" if check_rows else ""))
     else:
-        key, names, rows = collect_cases(args.case, left_out, rng)
+        services: dict[str, Kabar] = {}
+        key, names, rows = collect_cases(args.case, left_out, rng, services)
         check_names, check_rows = [], []
         if args.check:
             print("to check:")
-            _, check_names, check_rows = collect_cases(args.check, set(), rng)
+            _, check_names, check_rows = collect_cases(args.check, set(), rng, services)
         if args.rows:
             args.rows.write_text(json.dumps({"asked": asked, "key": key, "names": names, "rows": rows,
                                              "check_names": check_names, "check_rows": check_rows}),
@@ -232,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
                   for label in (1, 0)]
         print(f"  {name}: {shares[0]} / {shares[1]}")
     target = Path(__file__).resolve().parent.parent / "rag" / CALIBRATION_FILE
-    stored = json.loads(target.read_text(encoding="utf-8")) if target.exists() else {}
+    wanted = check_names or args.write
+    stored = json.loads(target.read_text(encoding="utf-8")) if wanted and target.exists() else {}
     if check_names:
         report_checks(curve, Calibration(**stored[key]) if key in stored else None, check_names, check_rows)
     if args.write:
