@@ -50,6 +50,7 @@ def reader_meta(service: Kabar) -> dict | None:
     precision = "int8" if reader.int8 else "bf16" if reader.bf16 else "fp32"
     return {"name": reader.name, "directory": str(reader_directory(settings)),
             "sha256": reader.config.get("sha256"), "weights": reader.weights_format, "precision": precision,
+            "device": reader.device,
             "question_languages": reader.question_languages,
             "answer_head": _file_digest(Path(reader.directory) / HEAD_FILE) if head is not None else None,
             "head_settings": head.metadata.get("settings") if head is not None else None,

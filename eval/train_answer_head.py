@@ -174,7 +174,7 @@ def readings_key(args: argparse.Namespace, settings) -> dict:
     head records, checked against the weights whenever the reader loads); the chooser by its file's bytes."""
     from rag.chooser import SHIPPED_CHOOSER
     from rag.reader.read import CONFIG
-    from rag.service import reader_directory, reads_bf16
+    from rag.service import reader_device, reader_directory, reads_bf16
 
     folder = reader_directory(settings)
     try:
@@ -185,6 +185,7 @@ def readings_key(args: argparse.Namespace, settings) -> dict:
     return {"columns": list(COLUMNS), "sets": args.sets, "limit": args.limit, "embedder": args.embedder,
             "translated": str(args.translated) if args.translated else None,
             "reader_int8": settings.reader_int8, "reader_bf16": reads_bf16(settings),
+            "reader_device": reader_device(settings) if folder else None,
             "reader_passages": settings.reader_passages, "reader": reader,
             "chooser": hashlib.sha256(chooser.read_bytes()).hexdigest() if chooser.is_file() else ""}
 

@@ -710,16 +710,42 @@ def load_reader(settings: Settings):
         stamp = (directory / WEIGHTS).stat().st_mtime_ns
     except OSError:
         stamp = 0
+    device = reader_device(settings)
     bf16 = reads_bf16(settings)
-    key = (str(directory.resolve()), stamp, settings.reader_int8, bf16)
+    key = (str(directory.resolve()), stamp, settings.reader_int8, bf16, device)
     with _READERS_LOCK:
         if key not in _READERS:
-            _READERS[key] = Reader(directory, threads=settings.threads, int8=settings.reader_int8, bf16=bf16)
+            _READERS[key] = Reader(directory, threads=settings.threads, int8=settings.reader_int8, bf16=bf16,
+                                   device=device)
         return _READERS[key]
 
 
+def reader_device(settings: Settings) -> str:
+    """The torch device the reader reads on: what `reader_device` means on this machine.
+
+    A GPU asked for by name and not there is an error (the service would otherwise read on the CPU without
+    saying so); `auto` takes the first CUDA GPU torch sees. int8 reading exists on the CPU only."""
+    import torch
+
+    from rag.reader.read import ReaderLoadError
+
+    choice = settings.reader_device
+    if choice == "auto":
+        choice = "cuda" if torch.cuda.is_available() and not settings.reader_int8 else "cpu"
+    if choice.startswith("cuda"):
+        if settings.reader_int8:
+            raise ReaderLoadError("KABAR_READER_INT8 reads on the CPU only; unset it, or set KABAR_READER_DEVICE=cpu")
+        number = int(choice.partition(":")[2] or 0)
+        if not torch.cuda.is_available() or number >= torch.cuda.device_count():
+            raise ReaderLoadError(
+                f"KABAR_READER_DEVICE={settings.reader_device}, but torch {torch.__version__} sees "
+                f"{torch.cuda.device_count() if torch.cuda.is_available() else 'no'} CUDA GPU(s); "
+                "set it to cpu or auto")
+    return choice
+
+
 def reads_bf16(settings: Settings) -> bool:
-    """Whether the reader's encoder reads in bf16: what `reader_precision` means on this CPU (int8 comes first).
+    """Whether the reader's encoder reads in bf16: what `reader_precision` means on this device (int8 comes first).
 
     One answer for the loader and for whatever records how readings were made (`eval.train_answer_head`), so that
     readings kept on a bf16 CPU are not taken for fp32 ones on another."""
@@ -727,7 +753,14 @@ def reads_bf16(settings: Settings) -> bool:
 
     if settings.reader_int8:
         return False
-    return settings.reader_precision == "bf16" or (settings.reader_precision == "auto" and cpu_has_bf16())
+    if settings.reader_precision != "auto":
+        return settings.reader_precision == "bf16"
+    device = reader_device(settings)
+    if device.startswith("cuda"):
+        import torch
+
+        return torch.cuda.is_bf16_supported()
+    return cpu_has_bf16()
 
 
 def load_head(settings: Settings, reader, chooser):

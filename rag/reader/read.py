@@ -107,7 +107,8 @@ def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
 
 
 class Reader:
-    def __init__(self, directory: Path, threads: int | None = None, int8: bool = False, bf16: bool = False) -> None:
+    def __init__(self, directory: Path, threads: int | None = None, int8: bool = False, bf16: bool = False,
+                 device: str = "cpu") -> None:
         import torch
 
         from rag.reader.e5_file import E5FileError, E5Tokenizer, read_e5_file
@@ -184,7 +185,13 @@ class Reader:
             model.bf16_encoder = True
         self.int8 = int8
         self.bf16 = bf16 and not int8
-        self.model = model
+        if int8 and device != "cpu":
+            raise ReaderLoadError(f"int8 reading runs on the CPU only, not {device}")
+        try:
+            self.model = model.to(device)
+        except (RuntimeError, AssertionError) as exc:  # torch asserts when it was built without CUDA
+            raise ReaderLoadError(f"the reader cannot read on {device}: {exc}") from exc
+        self.device = device
         self._lock = threading.Lock()  # torch releases the GIL; one batch at a time keeps latency even
 
     @property
@@ -204,12 +211,14 @@ class Reader:
         items = [encode_pair(self.tokenizer, question, p.title, p.text, p.sentences) for p in passages]
         ids, mask, sentence_of, sentences = batch_tensors(items, self.tokenizer.pad, torch)
         with self._lock, torch.inference_mode():
-            out = self.model(ids, mask, sentence_of, sentences)
+            out = self.model(ids.to(self.device), mask.to(self.device), sentence_of.to(self.device), sentences)
+            # One copy back to the host for every output, not one per value read below.
+            out = {name: value.float().cpu() for name, value in out.items()}
         readings = []
         for row, (passage, item) in enumerate(zip(passages, items)):
             starts, ends = out["start"][row].tolist(), out["end"][row].tolist()
             read_logits = out["sentence"][row].tolist()
-            hidden = out["sentence_hidden"][row].float().numpy()
+            hidden = out["sentence_hidden"][row].numpy()
             position = {span: n for n, span in enumerate(item.sentences)}
             logits: list[float | None] = []
             spans: list[tuple[int, int, float] | None] = []

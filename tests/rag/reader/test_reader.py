@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from rag.reader.read import Passage, Reader, ReaderLoadError, best_span, cpu_has_bf16
-from rag.service import ConfigurationError, Kabar, load_reader
+from rag.service import ConfigurationError, Kabar, load_reader, reader_device, reads_bf16
 from rag.settings import Settings
 from rag.text import sentence_spans
 from tests.conftest import ROOT, SHARED, SUMMIT_ARTICLE
@@ -166,12 +166,66 @@ def test_which_languages_a_reader_reads_is_what_its_config_says_it_was_measured_
         Reader(claimed)
 
 
-def test_the_cli_names_a_broken_reader_in_one_line(tmp_path, hashing_seed_settings):
+def test_the_cli_names_a_broken_reader_or_a_missing_gpu_in_one_line(tmp_path, hashing_seed_settings):
     env = {**os.environ, "KABAR_READER": str(tmp_path / "missing"), "KABAR_CACHE_DIR": str(hashing_seed_settings.cache_dir)}
     run = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "where is the 2025 summit?", "--index",
                           str(hashing_seed_settings.index_dir)], cwd=ROOT, env=env, capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 2 and "Traceback" not in run.stderr and "no reader at" in run.stderr
+    env = {**env, "KABAR_READER": "fast", "KABAR_READER_DEVICE": "cuda:99"}  # a GPU no machine here has
+    run = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "where is the 2025 summit?", "--index",
+                          str(hashing_seed_settings.index_dir)], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 2 and "Traceback" not in run.stderr and "KABAR_READER_DEVICE=cuda:99" in run.stderr
+
+
+def test_the_reader_reads_on_a_gpu_when_torch_sees_one_and_on_the_cpu_otherwise(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert reader_device(Settings()) == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert reader_device(Settings()) == "cuda"
+    assert reader_device(Settings(reader_device="cuda:1")) == "cuda:1"
+    assert reads_bf16(Settings()) and not reads_bf16(Settings(reader_precision="fp32"))
+    assert reader_device(Settings(reader_device="cpu")) == "cpu"
+    assert reader_device(Settings(reader_int8=True)) == "cpu"  # int8 kernels exist for the CPU only
+    with pytest.raises(ReaderLoadError, match="sees 2 CUDA GPU"):
+        reader_device(Settings(reader_device="cuda:2"))
+    with pytest.raises(ReaderLoadError, match="CPU only"):
+        reader_device(Settings(reader_device="cuda", reader_int8=True))
+
+
+def test_a_gpu_named_where_there_is_none_is_an_error_not_a_silent_cpu_reader(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ReaderLoadError, match="KABAR_READER_DEVICE=cuda, but torch .* sees no CUDA GPU"):
+        load_reader(Settings(reader="fast", reader_device="cuda"))
+    with pytest.raises(ValueError, match="reader_device"):
+        Settings(reader_device="gpu")
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")
+def test_reading_on_the_gpu_gives_the_cpu_readings(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    cpu = load_reader(Settings(reader_device="cpu", reader_precision="fp32"))
+    exact_gpu = load_reader(Settings(reader_device="cuda", reader_precision="fp32"))
+    fast_gpu = load_reader(Settings(reader_device="cuda"))  # bf16 where the GPU has it
+    assert exact_gpu.device == "cuda" and next(exact_gpu.model.parameters()).is_cuda
+    text = ("Chengdu - Tiongkok dan Asia Tengah berjanji melanjutkan hasil KTT pertama di Xi'an. Pertemuan menteri "
+            "luar negeri keenam digelar di kota Chengdu. Layanan truk kini menghubungkan 20 kota di lima negara. "
+            "KTT berikutnya akan diadakan di Kazakhstan pada tahun 2025.")
+    passages = [Passage("KTT Tiongkok-Asia Tengah", text, sentence_spans(text))]
+    for question in ("Di mana KTT berikutnya akan diadakan?", "Berapa kota yang dihubungkan layanan truk?"):
+        [exact], [same], [fast] = (r.read(question, passages) for r in (cpu, exact_gpu, fast_gpu))
+        assert [s[:2] if s else None for s in same.spans] == [s[:2] if s else None for s in exact.spans]
+        assert abs(exact.passage_logit - same.passage_logit) < 1e-2
+        kept = [n for n, logit in enumerate(exact.sentence_logits) if logit is not None]
+        assert max(kept, key=lambda n: exact.sentence_logits[n]) == max(kept, key=lambda n: fast.sentence_logits[n])
+        assert abs(exact.passage_logit - fast.passage_logit) < 0.15
 
 
 # -- end to end, with the real e5 model ------------------------------------------------------------
