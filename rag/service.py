@@ -734,7 +734,8 @@ def reader_device(settings: Settings) -> str:
         choice = "cuda" if torch.cuda.is_available() and not settings.reader_int8 else "cpu"
     if choice.startswith("cuda"):
         if settings.reader_int8:
-            raise ReaderLoadError("KABAR_READER_INT8 reads on the CPU only; unset it, or set KABAR_READER_DEVICE=cpu")
+            raise ReaderLoadError("KABAR_READER_INT8 reads on the CPU only; "
+                                  "unset it, or set KABAR_READER_DEVICE=cpu")
         number = int(choice.partition(":")[2] or 0)
         if not torch.cuda.is_available() or number >= torch.cuda.device_count():
             raise ReaderLoadError(
@@ -745,7 +746,7 @@ def reader_device(settings: Settings) -> str:
 
 
 def reads_bf16(settings: Settings) -> bool:
-    """Whether the reader's encoder reads in bf16: what `reader_precision` means on this device (int8 comes first).
+    """Whether the reader's encoder reads in bf16: what `reader_precision` means on its device (int8 first).
 
     One answer for the loader and for whatever records how readings were made (`eval.train_answer_head`), so that
     readings kept on a bf16 CPU are not taken for fp32 ones on another."""

@@ -211,7 +211,8 @@ class Reader:
         items = [encode_pair(self.tokenizer, question, p.title, p.text, p.sentences) for p in passages]
         ids, mask, sentence_of, sentences = batch_tensors(items, self.tokenizer.pad, torch)
         with self._lock, torch.inference_mode():
-            out = self.model(ids.to(self.device), mask.to(self.device), sentence_of.to(self.device), sentences)
+            device = self.device
+            out = self.model(ids.to(device), mask.to(device), sentence_of.to(device), sentences)
             # One copy back to the host for every output, not one per value read below.
             out = {name: value.float().cpu() for name, value in out.items()}
         readings = []
