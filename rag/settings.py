@@ -131,8 +131,8 @@ class Settings(BaseSettings):
         description="Where the reader reads: `auto` (the default) reads on the first CUDA GPU when "
         "torch sees one, on the CPU otherwise; `cpu`, `cuda` or `cuda:N` choose. Naming a GPU that torch "
         "cannot see stops the service at start with a message, rather than reading on the CPU without saying "
-        "so. On a GPU, `reader_precision=auto` reads in bf16 where the GPU has it; `reader_int8` reads on the "
-        "CPU only.")
+        "so. On a GPU, `reader_precision=auto` reads in bf16 where the GPU has it; `reader_int8` reads on "
+        "the CPU only.")
     reranker: str | None = Field(
         default=None, description="A sentence-transformers CrossEncoder (hub name or local path) to rerank with.")
 

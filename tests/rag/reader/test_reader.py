@@ -218,7 +218,8 @@ def test_reading_on_the_gpu_gives_the_cpu_readings(monkeypatch):
     assert exact_gpu.device == "cuda" and next(exact_gpu.model.parameters()).is_cuda
     text = ("Chengdu - Tiongkok dan Asia Tengah berjanji melanjutkan hasil KTT pertama di Xi'an. "
             "Pertemuan menteri luar negeri keenam digelar di kota Chengdu. Layanan truk kini "
-            "menghubungkan 20 kota di lima negara. KTT berikutnya akan diadakan di Kazakhstan pada tahun 2025.")
+            "menghubungkan 20 kota di lima negara. KTT berikutnya akan diadakan di Kazakhstan "
+            "pada tahun 2025.")
     passages = [Passage("KTT Tiongkok-Asia Tengah", text, sentence_spans(text))]
     for question in ("Di mana KTT berikutnya akan diadakan?", "Berapa kota yang dihubungkan layanan truk?"):
         [exact], [same], [fast] = (r.read(question, passages) for r in (cpu, exact_gpu, fast_gpu))
