@@ -201,3 +201,26 @@ def test_rank_auc_is_the_chance_an_answerable_question_outscores_an_unanswerable
     assert rank_auc([0.0], [1.0]) == 0.0
     assert rank_auc([1.0, 0.0], [1.0]) == 0.25
     assert rank_auc([1.0], []) is None
+
+
+def test_unanswerable_copies_reread_the_questions_with_no_answer_and_nothing_else(tmp_path):
+    tiny_set(tmp_path)
+    plain = build_dataset(tmp_path, ("tiny",), None, seed=1, code_switch_share=0.0)
+    tripled = build_dataset(tmp_path, ("tiny",), None, seed=1, code_switch_share=0.0, unanswerable_copies=3)
+
+    unanswered = [e for e in plain.train if e.kind == "unanswerable"]
+    assert unanswered and {e.question for e in unanswered} == {"Kapan Budi menikah?"}
+    once = kinds_of(unanswered, "Kapan Budi menikah?")
+    assert sorted(kinds_of(tripled.train, "Kapan Budi menikah?")) == sorted(once * 3)
+    answered = "Di kota mana Budi lahir?"  # the same passages, in the order the longer epoch shuffles them
+    assert sorted(kinds_of(tripled.train, answered)) == sorted(kinds_of(plain.train, answered))
+    assert tripled.dev == plain.dev
+
+
+def test_reading_unanswerable_questions_no_times_is_a_clear_error(tmp_path, capsys):
+    from eval.train_reader import main
+
+    tiny_set(tmp_path)
+    assert main(["--datasets", str(tmp_path), "--sets", "tiny", "--unanswerable-copies", "0",
+                 "--out", str(tmp_path / "out"), "--work", str(tmp_path / "work")]) == 2
+    assert "--unanswerable-copies must be 1 or more" in capsys.readouterr().err
