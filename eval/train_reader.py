@@ -581,7 +581,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="share of answerable training questions whose answering chunk is also read "
                              "with its answer sentences cut out, as a passage that does not answer")
     parser.add_argument("--unanswerable-copies", type=int, default=1,
-                        help="how many times each training question with no answer (IDK-MRC's) is read per epoch")
+                        help="how many times each training question with no answer (IDK-MRC's) is read "
+                             "per epoch")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                         help="CPU threads (torch's own default is the physical cores: 1 on this 2-vCPU machine)")
     args = parser.parse_args(argv)
