@@ -113,8 +113,9 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
     than "answers". Drawn from a random stream of its own, so every other example is the recipe's without it.
 
     `unanswerable_copies`: each training question that has no answer (IDK-MRC's) is read that many times an
-    epoch. They are the only negatives on exactly their passage's topic, 458 among ~17,000 passages, and the
-    "no answer" curve is judged on telling them apart.
+    epoch. They are the only negatives on exactly their passage's topic (458 questions, against 13,600 to
+    17,300 training passages in the recipes of sessions (q) to (v)), and the "no answer" curve is judged on
+    telling them apart.
     """
     from eval.questions import load_questions
     from index.lexical import MemoryBM25

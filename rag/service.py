@@ -698,7 +698,7 @@ def reader_directory(settings: Settings) -> Path | None:
 def load_reader(settings: Settings):
     """The reader the settings name, or None when it is off. A named reader that cannot load is an error.
 
-    Readers are shared within a process (keyed by folder, weights' mtime and precision): the
+    Readers are shared within a process (keyed by folder, weights' mtime, precision and device): the
     evaluator and tests open many services over one model.
     """
     directory = reader_directory(settings)

@@ -173,6 +173,8 @@ class Reader:
             raise ReaderLoadError(f"{weights_path} does not fit a {layers}-layer reader "
                                   f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
         model.eval()
+        if int8 and device != "cpu":
+            raise ReaderLoadError(f"int8 reading runs on the CPU only, not {device}")
         if int8:
             # Linear layers in int8 for reading (weights quantized once, activations per batch):
             # about 1.7x faster on this CPU; trained and shipped in fp16 all the same.
@@ -185,8 +187,6 @@ class Reader:
             model.bf16_encoder = True
         self.int8 = int8
         self.bf16 = bf16 and not int8
-        if int8 and device != "cpu":
-            raise ReaderLoadError(f"int8 reading runs on the CPU only, not {device}")
         try:
             self.model = model.to(device)
         except (RuntimeError, AssertionError) as exc:  # torch asserts when it was built without CUDA

@@ -205,6 +205,8 @@ def test_a_gpu_named_where_there_is_none_is_an_error_not_a_silent_cpu_reader(mon
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ReaderLoadError, match="KABAR_READER_DEVICE=cuda, but torch .* sees no CUDA GPU"):
         load_reader(Settings(reader="fast", reader_device="cuda"))
+    with pytest.raises(ReaderLoadError, match="CPU only"):
+        Reader(BUNDLED, int8=True, device="cuda")
     with pytest.raises(ValueError, match="reader_device"):
         Settings(reader_device="gpu")
 
