@@ -234,7 +234,8 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
                 groups.append(made)
                 if not question.answers:
                     for _ in range(unanswerable_copies - 1):
-                        groups.append([replace(e, group=next(question_numbers)) for e in made])
+                        copy = next(question_numbers)  # one number a copy: its passages stay one question
+                        groups.append([replace(e, group=copy) for e in made])
             for translation_id, text, written_for in translations.get(question.id, []):
                 if written_for != part:
                     raise ValueError(f"{question.id}: translated in its {written_for} file, but it is a "
