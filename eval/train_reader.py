@@ -89,7 +89,8 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
                   shown: dict[str, dict[str, list[tuple[str, int, int]]]] | None = None,
                   translated: Path | None = None, translated_copies: int = 1,
                   translated_shown: dict[str, dict[str, list[tuple[str, int, int]]]] | None = None,
-                  answer_removed: float = 0.0, unanswerable_copies: int = 1) -> Dataset:
+                  answer_removed: float = 0.0, unanswerable_copies: int = 1,
+                  perturbed: float = 0.0) -> Dataset:
     """`grouped`: shuffle questions (their passages stay together, for the per-question loss); otherwise
     shuffle passages one by one (the shipped reader's recipe).
 
@@ -116,7 +117,13 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
     epoch. They are the only negatives on exactly their passage's topic (458 questions, against 13,600 to
     17,300 training passages in the recipes of sessions (q) to (v)), and the "no answer" curve is judged on
     telling them apart.
+
+    `perturbed` (a share of the answerable training questions): the question is edited the way IDK-MRC's
+    were written (`eval.perturb_questions`: another name, number or year, the opposite event) and read once
+    more with its answering chunk, as a question that chunk does not answer. Drawn from a random stream of its
+    own.
     """
+    from eval.perturb_questions import name_pool, perturb
     from eval.questions import load_questions
     from index.lexical import MemoryBM25
     from rag.chunk import Chunker
@@ -125,6 +132,7 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
 
     rng = random.Random(seed)
     removal_rng = random.Random(seed + 1)
+    perturb_rng = random.Random(seed + 2)
     chunker = Chunker()
     data = Dataset()
     groups: list[list[Example]] = []
@@ -149,6 +157,11 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
         counts = {"train_questions": 0, "dev_questions": 0, "unanswerable": 0, "no_answer_in_gold": 0}
         if answer_removed:
             counts["answer_removed"] = 0
+        if perturbed:
+            counts["perturbed"] = 0
+            # Replacement names come from training questions only, so no dev question leaks into training.
+            names = name_pool(q.question for q in questions if q.gold_doc_ids and split_of(
+                f"{set_name}:{'|'.join(sorted(q.gold_doc_ids))}") == "train")
         translations = translations_of(translated, set_name) if translated else {}
         if translated:
             counts["translated_train"] = counts["translated_dev"] = 0
@@ -226,6 +239,14 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
                     if cut is not None:
                         made.append(cut)
                         counts["answer_removed"] += 1
+                if part == "train" and perturbed and perturb_rng.random() < perturbed:
+                    title = articles[chunks[positive].article_id].title or ""
+                    passage = f"{title}\n{chunks[positive].text}"
+                    edited = perturb(question.question, passage, names, perturb_rng)
+                    if edited is not None:  # a question of its own, read with the chunk it does not answer
+                        twin = example(edited, positive, None, "perturbed")
+                        groups.append([replace(twin, group=next(question_numbers))])
+                        counts["perturbed"] += 1
             else:
                 made.extend(example(asked, n, None, "unanswerable") for n in (read if read else hits[:2]))
             if part == "dev":
@@ -585,6 +606,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--unanswerable-copies", type=int, default=1,
                         help="how many times each training question with no answer (IDK-MRC's) is read "
                              "per epoch")
+    parser.add_argument("--perturbed", type=float, default=0.0,
+                        help="share of answerable training questions also read edited so that their passage "
+                             "no longer answers them (another name, number, year or the opposite event), as "
+                             "\"no answer\" examples of IDK-MRC's kind (default 0)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                         help="CPU threads (torch's own default is the physical cores: 1 on this 2-vCPU machine)")
     args = parser.parse_args(argv)
@@ -642,11 +667,13 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--unanswerable-copies must be 1 or more, not {args.unanswerable_copies}")
         if not 0.0 <= args.answer_removed <= 1.0:
             raise ValueError(f"--answer-removed is a share of the questions, 0 to 1, not {args.answer_removed}")
+        if not 0.0 <= args.perturbed <= 1.0:
+            raise ValueError(f"--perturbed is a share between 0 and 1, not {args.perturbed}")
         data = build_dataset(args.datasets, tuple(args.sets.split(",")), args.limit, args.seed,
                              args.code_switch, log, grouped=args.loss == "question", shown=shown,
                              translated=args.translated, translated_copies=args.translated_copies,
                              translated_shown=translated_shown, answer_removed=args.answer_removed,
-                             unanswerable_copies=args.unanswerable_copies)
+                             unanswerable_copies=args.unanswerable_copies, perturbed=args.perturbed)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -753,6 +780,7 @@ def main(argv: list[str] | None = None) -> int:
                 "translated_copies": args.translated_copies if args.translated else None,
                 "translated_passages": args.translated_passages if args.translated else None,
                 "answer_removed": args.answer_removed, "unanswerable_copies": args.unanswerable_copies,
+                "perturbed": args.perturbed,
                 "dev_examples": len(data.dev), "counts": data.counts}
     machine = {"device": device, "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                "torch": torch.__version__, "threads": torch.get_num_threads(),

@@ -224,3 +224,29 @@ def test_reading_unanswerable_questions_no_times_is_a_clear_error(tmp_path, caps
     assert main(["--datasets", str(tmp_path), "--sets", "tiny", "--unanswerable-copies", "0",
                  "--out", str(tmp_path / "out"), "--work", str(tmp_path / "work")]) == 2
     assert "--unanswerable-copies must be 1 or more" in capsys.readouterr().err
+
+
+def test_perturbed_questions_are_read_with_the_chunk_they_no_longer_ask_about_and_nothing_else_changes(
+        tmp_path):
+    tiny_set(tmp_path)
+    plain = build_dataset(tmp_path, ("tiny",), None, seed=1, code_switch_share=0.0)
+    twinned = build_dataset(tmp_path, ("tiny",), None, seed=1, code_switch_share=0.0, perturbed=1.0)
+
+    twins = [e for e in twinned.train if e.kind == "perturbed"]
+    assert len(twins) == 1 and twinned.counts["tiny"]["perturbed"] == 1
+    twin = twins[0]
+    answering = next(e for e in plain.train if e.question == "Di kota mana Budi lahir?" and e.answer)
+    assert twin.text == answering.text and twin.answer is None and twin.question != answering.question
+    assert twin.group not in {e.group for e in twinned.train if e is not twin}  # a question of its own
+    for question in ("Di kota mana Budi lahir?", "Kapan Budi menikah?"):
+        assert sorted(kinds_of(twinned.train, question)) == sorted(kinds_of(plain.train, question))
+    assert twinned.dev == plain.dev
+
+
+def test_a_share_of_perturbed_questions_outside_0_to_1_is_a_clear_error(tmp_path, capsys):
+    from eval.train_reader import main
+
+    tiny_set(tmp_path)
+    assert main(["--datasets", str(tmp_path), "--sets", "tiny", "--perturbed", "1.5",
+                 "--out", str(tmp_path / "out"), "--work", str(tmp_path / "work")]) == 2
+    assert "--perturbed is a share between 0 and 1" in capsys.readouterr().err
