@@ -217,13 +217,18 @@ def test_unanswerable_copies_reread_the_questions_with_no_answer_and_nothing_els
     assert tripled.dev == plain.dev
 
 
-def test_reading_unanswerable_questions_no_times_is_a_clear_error(tmp_path, capsys):
+@pytest.mark.parametrize("option, value, message", [
+    ("--unanswerable-copies", "0", "--unanswerable-copies must be 1 or more"),
+    ("--perturbed", "1.5", "--perturbed is a share between 0 and 1"),
+    ("--perturbed", "-0.1", "--perturbed is a share between 0 and 1"),
+])
+def test_a_count_below_one_or_a_share_outside_0_to_1_is_a_clear_error(tmp_path, capsys, option, value, message):
     from eval.train_reader import main
 
     tiny_set(tmp_path)
-    assert main(["--datasets", str(tmp_path), "--sets", "tiny", "--unanswerable-copies", "0",
+    assert main(["--datasets", str(tmp_path), "--sets", "tiny", option, value,
                  "--out", str(tmp_path / "out"), "--work", str(tmp_path / "work")]) == 2
-    assert "--unanswerable-copies must be 1 or more" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
 
 
 def test_perturbed_questions_are_read_with_the_chunk_they_no_longer_ask_about_and_nothing_else_changes(
@@ -241,12 +246,3 @@ def test_perturbed_questions_are_read_with_the_chunk_they_no_longer_ask_about_an
     for question in ("Di kota mana Budi lahir?", "Kapan Budi menikah?"):
         assert sorted(kinds_of(twinned.train, question)) == sorted(kinds_of(plain.train, question))
     assert twinned.dev == plain.dev
-
-
-def test_a_share_of_perturbed_questions_outside_0_to_1_is_a_clear_error(tmp_path, capsys):
-    from eval.train_reader import main
-
-    tiny_set(tmp_path)
-    assert main(["--datasets", str(tmp_path), "--sets", "tiny", "--perturbed", "1.5",
-                 "--out", str(tmp_path / "out"), "--work", str(tmp_path / "work")]) == 2
-    assert "--perturbed is a share between 0 and 1" in capsys.readouterr().err
