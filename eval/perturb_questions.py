@@ -5,7 +5,7 @@ so that the paragraph no longer answers it: another entity ("Universitas Leiden"
 another year ("Grand Prix 2005" → "2004"), the opposite event ("berdiri" → "dibubarkan", "lahir" →
 "meninggal"), or one more constraint ("… pada tahun 2015?"). Only 458 of them are public training
 questions, against ~13,600 training passages, and the reader learned those questions more than their kind
-(session (v)). These rules make that kind of edit to every answerable training question, so the reader sees
+(session (v)). These rules make that kind of edit to any answerable training question, so the reader sees
 the same passage once with a question it answers and once with a near twin it does not.
 
 An edit is kept only when the passage cannot answer it by the edit's own test: the new number, word or name
@@ -40,8 +40,6 @@ _NUMBER = re.compile(r"(?<![\w.,])\d+(?![\w.,]\d)")
 _NOT_NAMES = frozenset("""apa apakah siapa siapakah kapan kapankah dimana dimanakah di mana manakah berapa
 berapakah bagaimana bagaimanakah mengapa kenapa yang dan atau dari ke pada dalam untuk dengan oleh
 tahun negara kota provinsi""".split())
-
-RULES = ("number", "opposite", "entity", "year")
 
 
 def _words(text: str) -> set[str]:
@@ -116,9 +114,10 @@ def edits(question: str, passage: str, names: list[str], rng: random.Random) -> 
     present = [w for w in name_words(question) if w.lower() in passage_words]
     if present and names:
         target = rng.choice(present)
+        asked_words = _words(question)
         for _ in range(20):
             other = rng.choice(names)
-            if other.lower() not in passage_words and other.lower() not in _words(question):
+            if other.lower() not in passage_words and other.lower() not in asked_words:
                 made["entity"] = re.sub(rf"(?<!\w){re.escape(target)}(?!\w)", other, question, count=1)
                 break
 
