@@ -4,8 +4,9 @@ Every answerable question is asked exactly as `kabar ask` would ask it (`Kabar.c
 its top passages, with their signals, are the choices, and a sentence that contains one of the question's
 answer strings is a right one. The weights maximise the probability of the right sentences under a softmax
 over each question's sentences (L2-regularised, L-BFGS). Questions are split as the reader's training splits
-them (`eval.train_reader.split_of`, by gold article): the same 15 % are held out as `dev`, where the fitted
-weights are measured against the hand-set rule. belebele_id_en, seeds and xlsum_id_sample are never used here.
+them (`eval.train_reader.answered_split`, by gold article): the same 15 % are held out as `dev`, where the
+fitted weights are measured against the hand-set rule. belebele_id_en, seeds and xlsum_id_sample are never
+used here.
 
     python -m eval.train_chooser                  # e5 indexes built (or reused) under .kabar/eval
     python -m eval.train_chooser --limit 50 --embedder hashing --out /tmp/chooser.json   # a quick try
@@ -39,7 +40,7 @@ def collect(datasets: Path, sets: tuple[str, ...], settings, limit: int | None, 
             work: Path | None = None) -> list[Asked]:
     from eval.questions import load_questions
     from eval.runner import set_services
-    from eval.train_reader import split_of
+    from eval.train_reader import answered_split
     from rag.answer import hand_rule
     from rag.chooser import feature_matrix
 
@@ -52,7 +53,7 @@ def collect(datasets: Path, sets: tuple[str, ...], settings, limit: int | None, 
             if choice is None or not choice.considered:
                 continue
             unseen = choice.features.unseen
-            part = split_of(f"{set_name}:{'|'.join(sorted(question.gold_doc_ids))}")
+            part = answered_split(set_name, question.gold_doc_ids)
             sentences = choice.considered
             asked.append(Asked(set_name, part, feature_matrix(question.question, sentences, unseen),
                                np.asarray([question.contains_answer(s.text) for s in sentences]),

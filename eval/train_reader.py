@@ -66,6 +66,11 @@ def split_of(key: str) -> str:
     return "dev" if int(digest, 16) % 100 < DEV_PERCENT else "train"
 
 
+def answered_split(set_name: str, gold_doc_ids: list[str]) -> str:
+    """An answerable question's split, by its gold articles: questions about one article stay on one side."""
+    return split_of(f"{set_name}:{'|'.join(sorted(gold_doc_ids))}")
+
+
 # Question words and a few function words, Indonesian → English, for code-switched questions.
 CODE_SWITCH = [
     (r"\b(siapakah|siapa)\b", "who"), (r"\b(kapankah|kapan)\b", "when"),
@@ -160,8 +165,8 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
         if perturbed:
             counts["perturbed"] = 0
             # Replacement names come from training questions only, so no dev question leaks into training.
-            names = name_pool(q.question for q in questions if q.gold_doc_ids and split_of(
-                f"{set_name}:{'|'.join(sorted(q.gold_doc_ids))}") == "train")
+            names = name_pool(q.question for q in questions
+                              if q.gold_doc_ids and answered_split(set_name, q.gold_doc_ids) == "train")
         translations = translations_of(translated, set_name) if translated else {}
         if translated:
             counts["translated_train"] = counts["translated_dev"] = 0
@@ -198,12 +203,11 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
             group = next(question_numbers)
             hits = [number for number, _ in lexical.search(question.question, 8)]
             if question.gold_doc_ids:
-                key = "|".join(sorted(question.gold_doc_ids))
+                part = answered_split(set_name, question.gold_doc_ids)
             else:
                 counts["unanswerable"] += 1
                 # IDK-MRC questions were written against one paragraph; BM25's best is almost always it.
-                key = chunks[hits[0]].article_id if hits else question.id
-            part = split_of(f"{set_name}:{key}")
+                part = split_of(f"{set_name}:{chunks[hits[0]].article_id if hits else question.id}")
             counts[f"{part}_questions"] += 1
             if part == "dev":
                 data.dev_questions.setdefault(set_name, []).append(question.model_dump())

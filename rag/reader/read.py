@@ -115,6 +115,8 @@ class Reader:
         from rag.reader.model import ReaderModel
         from rag.reader.weights import format_of, unpack_weights
 
+        if int8 and device != "cpu":  # known from the arguments: refuse before reading 20 MB of weights
+            raise ReaderLoadError(f"int8 reading runs on the CPU only, not {device}")
         self.directory = Path(directory)
         config_path, weights_path = self.directory / CONFIG, self.directory / WEIGHTS
         if not config_path.is_file() or not weights_path.is_file():
@@ -173,8 +175,6 @@ class Reader:
             raise ReaderLoadError(f"{weights_path} does not fit a {layers}-layer reader "
                                   f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
         model.eval()
-        if int8 and device != "cpu":
-            raise ReaderLoadError(f"int8 reading runs on the CPU only, not {device}")
         if int8:
             # Linear layers in int8 for reading (weights quantized once, activations per batch):
             # about 1.7x faster on this CPU; trained and shipped in fp16 all the same.
