@@ -55,7 +55,8 @@ def reader_meta(service: Kabar) -> dict | None:
             "answer_head": _file_digest(Path(reader.directory) / HEAD_FILE) if head is not None else None,
             "head_settings": head.metadata.get("settings") if head is not None else None,
             "passages": settings.reader_passages,
-            "rerank": settings.reader_rerank, "confidence": settings.reader_confidence}
+            "rerank": settings.reader_rerank, "rerank_score_weight": settings.reader_rerank_score_weight,
+            "rerank_floor": settings.reader_rerank_floor, "confidence": settings.reader_confidence}
 
 
 def run_eval(corpus: list[Path], questions_file: Path, modes: list[str], settings: Settings,

@@ -41,6 +41,7 @@ from rag.generate.client import LLMError
 from rag.models import (
     Answer, AnswerSpan, Article, ArticleRef, AskResult, Citation, GenerationPiece, Passage, SearchResult,
 )
+from rag.passage_order import reader_order
 from rag.place_names import with_archive_names
 from rag.retrieve import Candidate, Context, Filters, Pipeline, retrieve, score_sentences
 from rag.timeframe import question_timeframe, years_in
@@ -415,9 +416,10 @@ class Kabar:
             )
             reason = None
         if self.settings.reader_rerank and choice is not None and choice.passage_values:
-            # The passages the reader read, best reading first; the rest keep their ranks.
+            # The passages read, best first where the reader found an answer; the rest keep their rank.
             read = len(choice.passage_values)
-            order = sorted(range(read), key=lambda i: -choice.passage_values[i])
+            order = reader_order(choice.passage_values, [c.score for c in candidates[:read]],
+                                 self.settings.reader_rerank_score_weight, self.settings.reader_rerank_floor)
             passages = [passages[i] for i in order] + passages[read:]
             passages = [p.model_copy(update={"rank": rank}) for rank, p in enumerate(passages, start=1)]
         timings["answer"] = _ms(tick)
@@ -459,9 +461,20 @@ class Kabar:
 
         What `python -m eval.train_chooser` learns from: the same retrieval, the same candidates.
         """
+        return self.read_passages(question, k, mode)[1]
+
+    def read_passages(self, question: str, k: int = 10,
+                      mode: str = "default") -> tuple[list[Candidate], AnswerChoice | None]:
+        """A first question's passages in retrieval's order, with the answer `ask` would choose among them.
+
+        What `python -m eval.tune_reader_order` fits on: the reader's value of each passage it read beside
+        retrieval's scores, before the reader reorders them.
+        """
         question, snapshot, searched, candidates, query = self._first_retrieval(question, k, mode)
         answer_candidates, answer_query = self._answer_candidates(question, searched, query, candidates)
-        return self.answer_choice(snapshot, searched, answer_query, answer_candidates, mode=mode, asked=question)
+        choice = self.answer_choice(snapshot, searched, answer_query, answer_candidates, mode=mode,
+                                    asked=question)
+        return candidates, choice
 
     def answer_choice(self, snapshot: Snapshot, question: str, query, candidates: list[Candidate],
                       articles: dict[str, Article] | None = None, avoid: set[str] | None = None,

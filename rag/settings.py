@@ -112,10 +112,19 @@ class Settings(BaseSettings):
         ".095 of the answerable; but on archives unlike those it refuses answerable questions too "
         "(belebele's Indonesian .729, xlsum's long articles .904, against .213 / .082), so it is off by "
         "default: turn it on for an archive of short factoid passages.")
-    reader_rerank: bool = Field(default=False, description="Reorder the passages the reader read by their best "
-                                "sentence. With the deep reader, MRR@10 facqa dev .839 → .879, tydiqa dev .820 → "
-                                ".825, but belebele ID .937 → .914 and xlsum 1.000 → .986: on for an archive of short "
-                                "factoid passages, off by default (README, sessions (l), (m)).")
+    reader_rerank: bool = Field(
+        default=True, description="Reorder the passages the reader read by its reading, where it found an "
+        "answer (rag/passage_order.py): MRR@10 facqa dev .839 → .878, tydiqa dev .820 → .835, belebele EN "
+        ".843 → .840, ID .937 → .927, xlsum and seeds unchanged (docs/quality-experiments.md, session (x)). "
+        "Off keeps retrieval's order.")
+    reader_rerank_score_weight: float = Field(
+        default=25.0, ge=0.0, le=1000.0, description="How much retrieval's lead counts when the reader "
+        "reorders passages: added to the reader's value per unit of passage score (fitted on the public "
+        "training questions, `python -m eval.tune_reader_order`).")
+    reader_rerank_floor: float = Field(
+        default=0.0, ge=-100.0, le=100.0, description="The reader reorders passages only when the best value "
+        "it gave reaches this: below it, the reader found no answer in them and its preference among them is "
+        "noise (fitted with the score weight).")
     reader_int8: bool = Field(
         default=False, description="Read with int8 linear layers: ~1.4x faster on CPU, but int8 noise "
         "erases the passage head's 'does this passage answer' signal (tydiqa dev AUC .74 → .56), and with "

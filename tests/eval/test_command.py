@@ -49,7 +49,7 @@ def test_eval_reports_every_mode_and_writes_the_report_folder(tmp_path, cache_di
     reader = result["meta"]["reader"]
     assert reader["sha256"] == deep["sha256"] and reader["weights"] == "int8"
     assert reader["answer_head"] is None  # the hashing embedder has no chooser, so no head adds to one
-    assert reader["precision"] in ("bf16", "fp32") and reader["rerank"] is False
+    assert reader["precision"] in ("bf16", "fp32") and reader["rerank"] is True
     assert reader["question_languages"] == "any"  # measured on data/crosslingual; the six-layer one was not
     assert f"- reader: {{\"name\": \"{reader['name']}\"" in report
 

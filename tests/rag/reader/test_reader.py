@@ -395,13 +395,22 @@ def test_with_null_spans_a_passage_without_the_answer_points_its_span_at_the_fir
 
 
 def test_reranking_by_the_reader_puts_the_answering_passage_first(e5_seed_settings):
-    service = Kabar(e5_seed_settings.model_copy(update={"reader_rerank": True}))
-    result = service.ask("Berapa kota yang dihubungkan layanan truk Tianfu?")
+    question = "Berapa kota yang dihubungkan layanan truk Tianfu?"
+    retrieval = Kabar(e5_seed_settings.model_copy(update={"reader_rerank": False})).ask(question)
+    # The reader alone (retrieval's lead not counted, no floor) orders by its reading.
+    alone = {"reader_rerank": True, "reader_rerank_score_weight": 0.0, "reader_rerank_floor": -100.0}
+    result = Kabar(e5_seed_settings.model_copy(update=alone)).ask(question)
     assert [p.rank for p in result.passages] == list(range(1, len(result.passages) + 1))
-    if result.answer is not None:
-        first = result.passages[0].citation
-        answer = result.answer.citation
-        assert first.article_id == answer.article_id and first.start < answer.end and answer.start < first.end
+    assert result.answer is not None
+    first, answer = result.passages[0].citation, result.answer.citation
+    assert first.article_id == answer.article_id and first.start < answer.end and answer.start < first.end
+    # Only the passages read move; the rest keep retrieval's ranks.
+    read = e5_seed_settings.reader_passages
+    assert {p.text for p in result.passages[:read]} == {p.text for p in retrieval.passages[:read]}
+    assert [p.text for p in result.passages[read:]] == [p.text for p in retrieval.passages[read:]]
+    # A floor above every reading leaves retrieval's order as it was.
+    unmoved = Kabar(e5_seed_settings.model_copy(update={**alone, "reader_rerank_floor": 100.0})).ask(question)
+    assert [p.text for p in unmoved.passages] == [p.text for p in retrieval.passages]
 
 
 def test_the_per_question_loss_compares_sentences_across_passages_and_with_none():
