@@ -26,7 +26,7 @@ from pathlib import Path
 from rag.passage_order import reader_order
 
 WEIGHTS = (0.0, 10.0, 25.0, 50.0, 75.0, 100.0)
-FLOORS = (-3.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0)
+FLOORS = (-3.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
 TRAIN_SETS = ("tydiqa_id", "facqa")
 TOP = 10
 

@@ -114,15 +114,15 @@ class Settings(BaseSettings):
         "default: turn it on for an archive of short factoid passages.")
     reader_rerank: bool = Field(
         default=True, description="Reorder the passages the reader read by its reading, where it found an "
-        "answer (rag/passage_order.py): MRR@10 facqa dev .839 → .878, tydiqa dev .820 → .835, belebele EN "
-        ".843 → .840, ID .937 → .927, xlsum and seeds unchanged (docs/quality-experiments.md, session (x)). "
+        "answer (rag/passage_order.py): MRR@10 facqa dev .839 → .873, tydiqa dev .820 → .835, belebele EN "
+        ".843 → .844, ID .937 → .931, xlsum and seeds unchanged (docs/quality-experiments.md, session (x)). "
         "Off keeps retrieval's order.")
     reader_rerank_score_weight: float = Field(
-        default=25.0, ge=0.0, le=1000.0, description="How much retrieval's lead counts when the reader "
+        default=10.0, ge=0.0, le=1000.0, description="How much retrieval's lead counts when the reader "
         "reorders passages: added to the reader's value per unit of passage score (fitted on the public "
         "training questions, `python -m eval.tune_reader_order`).")
     reader_rerank_floor: float = Field(
-        default=0.0, ge=-100.0, le=100.0, description="The reader reorders passages only when the best value "
+        default=2.0, ge=-100.0, le=100.0, description="The reader reorders passages only when the best value "
         "it gave reaches this: below it, the reader found no answer in them and its preference among them is "
         "noise (fitted with the score weight).")
     reader_int8: bool = Field(
