@@ -102,7 +102,7 @@ def collect(datasets: Path, sets: tuple[str, ...], part_of, settings, limit: int
         kept = kept[:limit] if limit else kept
         started = time.time()
         for question, part in kept:
-            candidates, choice = service.read_passages(question.question, k=TOP, mode="default")
+            candidates, choice = service.passages_and_choice(question.question, k=TOP, mode="default")
             groups = [[c.chunk.article_id, *c.also_reported_by] for c in candidates]
             values = list(choice.passage_values) if choice is not None else []
             cases.append(OrderCase(set_name, part, question.lang, list(question.gold_doc_ids), groups,
@@ -181,8 +181,11 @@ def main(argv: list[str] | None = None) -> int:
                 return None  # no answer to put first
             return answered_split(set_name, question.gold_doc_ids)
 
-        cases = collect(args.datasets, sets, part, settings, args.limit, print, args.work)
-        cases += collect(args.datasets, checks, lambda *_: "check", settings, args.limit, print, args.work)
+        def log(message: str) -> None:
+            print(message, flush=True)  # minutes a set: show progress even when the output is a file
+
+        cases = collect(args.datasets, sets, part, settings, args.limit, log, args.work)
+        cases += collect(args.datasets, checks, lambda *_: "check", settings, args.limit, log, args.work)
         if args.rows:
             save_cases(args.rows, cases, key)
     by_set = {name: [c for c in cases if c.set_name == name and c.part == "train"] for name in sets}

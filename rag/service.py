@@ -461,10 +461,10 @@ class Kabar:
 
         What `python -m eval.train_chooser` learns from: the same retrieval, the same candidates.
         """
-        return self.read_passages(question, k, mode)[1]
+        return self.passages_and_choice(question, k, mode)[1]
 
-    def read_passages(self, question: str, k: int = 10,
-                      mode: str = "default") -> tuple[list[Candidate], AnswerChoice | None]:
+    def passages_and_choice(self, question: str, k: int = 10,
+                            mode: str = "default") -> tuple[list[Candidate], AnswerChoice | None]:
         """A first question's passages in retrieval's order, with the answer `ask` would choose among them.
 
         What `python -m eval.tune_reader_order` fits on: the reader's value of each passage it read beside
