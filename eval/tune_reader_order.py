@@ -71,20 +71,21 @@ class Fit:
     floor: float
     objective: float
     objective_without_floor: float
+    grid: dict[tuple[float, float], float]  # (weight, floor) -> objective; floor -inf: none
 
 
 def fit(by_set: dict[str, list[OrderCase]], weights=WEIGHTS, floors=FLOORS, tolerance: float = 0.001) -> Fit:
     if not by_set or not any(by_set.values()):
         raise ValueError("no training question to fit on")
-    best_at = {}
-    for floor in (-math.inf, *floors):
-        best_at[floor] = max(((objective(by_set, w, floor), w) for w in weights), key=lambda pair: pair[0])
+    grid = {(w, f): objective(by_set, w, f) for f in (-math.inf, *floors) for w in weights}
+    best_at = {f: max(((grid[w, f], w) for w in weights), key=lambda pair: pair[0])
+               for f in (-math.inf, *floors)}
     unfloored, unfloored_weight = best_at[-math.inf]
     allowed = [f for f in floors if best_at[f][0] >= unfloored - tolerance]
     if not allowed:
-        return Fit(unfloored_weight, -math.inf, unfloored, unfloored)
+        return Fit(unfloored_weight, -math.inf, unfloored, unfloored, grid)
     floor = max(allowed)
-    return Fit(best_at[floor][1], floor, best_at[floor][0], unfloored)
+    return Fit(best_at[floor][1], floor, best_at[floor][0], unfloored, grid)
 
 
 def collect(datasets: Path, sets: tuple[str, ...], part_of, settings, limit: int | None, log,
@@ -197,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     print("training questions, mean MRR@10 over sets (rows: score weight; columns: floor)")
     print("weight  " + "  ".join(f"{f:>6}" for f in ("none", *FLOORS)))
     for weight in WEIGHTS:
-        cells = [objective(by_set, weight, floor) for floor in (-math.inf, *FLOORS)]
+        cells = [chosen.grid[weight, floor] for floor in (-math.inf, *FLOORS)]
         print(f"{weight:>6}  " + "  ".join(f"{v:6.3f}" for v in cells))
     print(f"chosen: KABAR_READER_RERANK_SCORE_WEIGHT={chosen.score_weight:g} "
           f"KABAR_READER_RERANK_FLOOR={chosen.floor:g} (objective {chosen.objective:.4f}; "

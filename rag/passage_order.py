@@ -11,7 +11,6 @@ Both were fitted on the public training questions only (`python -m eval.tune_rea
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 
@@ -25,12 +24,6 @@ def reader_order(values: Sequence[float], scores: Sequence[float], score_weight:
     read = len(values)
     if len(scores) < read:
         raise ValueError(f"{read} reader values but {len(scores)} retrieval scores")
-    finite = [v for v in values if math.isfinite(v)]
-    if read < 2 or not finite or max(finite) < floor:
+    if read < 2 or max(values) < floor:  # −inf values (nothing read) never reach a floor
         return list(range(read))
-
-    def key(i: int) -> float:
-        value = values[i] if math.isfinite(values[i]) else -math.inf
-        return value + score_weight * (scores[i] - scores[0])
-
-    return sorted(range(read), key=lambda i: (-key(i), i))
+    return sorted(range(read), key=lambda i: (-(values[i] + score_weight * (scores[i] - scores[0])), i))
