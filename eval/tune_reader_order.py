@@ -69,9 +69,15 @@ def objective(by_set: dict[str, list[OrderCase]], score_weight: float | None, fl
 class Fit:
     score_weight: float
     floor: float
-    objective: float
-    objective_without_floor: float
     grid: dict[tuple[float, float], float]  # (weight, floor) -> objective; floor -inf: none
+
+    @property
+    def objective(self) -> float:
+        return self.grid[self.score_weight, self.floor]
+
+    @property
+    def objective_without_floor(self) -> float:
+        return max(v for (_, f), v in self.grid.items() if f == -math.inf)
 
 
 def fit(by_set: dict[str, list[OrderCase]], weights=WEIGHTS, floors=FLOORS, tolerance: float = 0.001) -> Fit:
@@ -83,9 +89,9 @@ def fit(by_set: dict[str, list[OrderCase]], weights=WEIGHTS, floors=FLOORS, tole
     unfloored, unfloored_weight = best_at[-math.inf]
     allowed = [f for f in floors if best_at[f][0] >= unfloored - tolerance]
     if not allowed:
-        return Fit(unfloored_weight, -math.inf, unfloored, unfloored, grid)
+        return Fit(unfloored_weight, -math.inf, grid)
     floor = max(allowed)
-    return Fit(best_at[floor][1], floor, best_at[floor][0], unfloored, grid)
+    return Fit(best_at[floor][1], floor, grid)
 
 
 def collect(datasets: Path, sets: tuple[str, ...], part_of, settings, limit: int | None, log,
