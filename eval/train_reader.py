@@ -132,8 +132,7 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
     from eval.questions import load_questions
     from index.lexical import MemoryBM25
     from rag.chunk import Chunker
-    from rag.models import Article
-    from rag.text import sanitize, sentence_spans
+    from rag.text import sentence_spans
 
     rng = random.Random(seed)
     removal_rng = random.Random(seed + 1)
@@ -144,16 +143,7 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
     question_numbers = itertools.count()
     for set_name in sets:
         folder = datasets_dir / set_name
-        articles = {}
-        for line in (folder / "corpus.jsonl").read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                record = json.loads(line)
-                articles[record["id"]] = Article(id=record["id"], title=record.get("title"),
-                                                 text=sanitize(record["text"]).strip())
-        chunks = [c for a in articles.values() for c in chunker.split(a)]
-        chunks_of: dict[str, list] = {}
-        for number, chunk in enumerate(chunks):
-            chunks_of.setdefault(chunk.article_id, []).append(number)
+        articles, chunks, chunks_of = corpus_chunks(folder, chunker)
         lexical = MemoryBM25.build(list(range(len(chunks))),
                                      [f"{articles[c.article_id].title or ''}\n{c.text}" for c in chunks])
         questions = load_questions(folder / "questions.jsonl")
@@ -332,6 +322,24 @@ def translations_of(folder: Path, set_name: str) -> dict[str, list[tuple[str, st
                 row = json.loads(line)
                 found.setdefault(row["translated_from"], []).append((row["id"], row["question"], part))
     return found
+
+
+def corpus_chunks(folder: Path, chunker) -> tuple[dict, list, dict[str, list[int]]]:
+    """A set's articles cleaned as ingest cleans them, their chunks, and each article's chunk numbers."""
+    from rag.models import Article
+    from rag.text import sanitize
+
+    articles = {}
+    for line in (folder / "corpus.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            record = json.loads(line)
+            articles[record["id"]] = Article(id=record["id"], title=record.get("title"),
+                                             text=sanitize(record["text"]).strip())
+    chunks = [c for a in articles.values() for c in chunker.split(a)]
+    chunks_of: dict[str, list[int]] = {}
+    for number, chunk in enumerate(chunks):
+        chunks_of.setdefault(chunk.article_id, []).append(number)
+    return articles, chunks, chunks_of
 
 
 def chunks_shown(chunks: list, chunks_of: dict[str, list[int]],

