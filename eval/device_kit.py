@@ -268,7 +268,7 @@ def build(out: Path, datasets: Path, sets: tuple[str, ...] = TRAINING_SETS, work
     if serve is not None:
         texts = itertools.chain(texts, served_texts(folders, serve))
     keep = tokens_used(texts, e5)
-    buffer = e5_path.read_bytes()
+    buffer = e5.buffer  # the file's bytes, read once
     pruned = pruned_e5(buffer, keep)
     for stale in [out, *serve_part_folders(out), out.parent / f"{out.name}-staging"]:
         if stale.exists():

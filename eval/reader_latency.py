@@ -23,9 +23,6 @@ from pathlib import Path
 
 from eval.metrics import percentile
 
-BUNDLED = {"deep": "reader-deep", "fast": "reader"}
-
-
 def passages_per_question(datasets: Path, set_name: str, work: Path, count: int) -> list[tuple[str, list]]:
     """The first `count` questions of a set that retrieval showed passages, each with those passages as the
     reader receives them (headline, chunk text, sentence offsets)."""
@@ -95,10 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", type=Path, default=None, help="also write the result here (JSON)")
     args = parser.parse_args(argv)
-    from rag.reader.read import Reader, ReaderLoadError, resolve_bf16, resolve_device
+    from rag.reader.read import Reader, ReaderLoadError, reader_folder, resolve_bf16, resolve_device
 
-    folder = Path(__file__).resolve().parent.parent / "rag" / "data" / BUNDLED[args.reader] \
-        if args.reader in BUNDLED else Path(args.reader)
+    folder = reader_folder(args.reader)
     try:
         device = resolve_device(args.device)
         reader = Reader(folder, threads=args.threads, bf16=resolve_bf16(args.precision, device), device=device)

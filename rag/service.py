@@ -690,22 +690,14 @@ class Kabar:
         return passages
 
 
-# The readers the package ships, each with its answer head: 'deep' (the default: 12 layers, the first four e5's
-# own) and 'fast' (6 layers, ~80 ms less a question, answers a little worse: see the README). 'bundled' is the
-# six-layer reader's name from before the deep one became the default, kept so that settings naming it still work.
-BUNDLED_READERS = {"deep": "reader-deep", "fast": "reader", "bundled": "reader"}
-
-
 def reader_directory(settings: Settings) -> Path | None:
     """The folder of the reader the settings name ('deep' or 'fast': shipped in the package), None when off."""
     choice = settings.reader.strip()
     if choice.lower() == "off":
         return None
-    if choice.lower() in BUNDLED_READERS:
-        from importlib import resources
+    from rag.reader.read import reader_folder
 
-        return Path(str(resources.files("rag").joinpath("data", BUNDLED_READERS[choice.lower()])))
-    return Path(choice).expanduser()
+    return reader_folder(choice)
 
 
 def load_reader(settings: Settings):

