@@ -114,8 +114,10 @@ def kit_texts(dataset_folders: Iterable[Path], repository: Path = ROOT,
                 yield from strings_in(json.loads(line))
     for source in sources:
         tree = ast.parse((repository / source).read_text(encoding="utf-8"))
-        yield from (node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)
-                    and isinstance(node.value, str))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                # Code-switched question words and edited names arrive lower-cased or capitalised.
+                yield from {node.value, node.value.lower(), node.value.capitalize()}
 
 
 def served_texts(dataset_folders: Iterable[Path], pages: Path | None) -> Iterator[str]:
@@ -154,8 +156,12 @@ def tokens_used(texts: Iterable[str], e5) -> set[int]:
     used.update(i for i, piece in enumerate(e5.pieces) if piece.strip("▁").isdigit())
     for text in texts:
         used.update(tokenizer.encode(text)[0])
-        # The question words the training switches into English arrive capitalised or not.
-        used.update(tokenizer.encode(text.lower())[0])
+    # A word moved next to other text (an edited question's new name after a quote or a bracket) is cut with or
+    # without its word-start mark: keep both forms of every piece kept.
+    number_of = {piece: i for i, piece in enumerate(e5.pieces)}
+    for i in list(used):
+        bare = e5.pieces[i].removeprefix("▁")
+        used.update(number_of[form] for form in (bare, "▁" + bare) if form in number_of)
     return used
 
 
@@ -312,7 +318,6 @@ def build(out: Path, datasets: Path, sets: tuple[str, ...] = TRAINING_SETS, work
     (out / "kit.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     kit_bytes = folder_bytes(out)
     tree = working_tree_bytes()
-    manifest["bytes"] = kit_bytes
     log(f"kit {out}: {kit_bytes / 1e6:.1f} MB ({len(keep):,} of {e5.config.vocab:,} word rows, "
         f"{len(carried)} wheels, {len(caches)} mined passage files) in {time.time() - started:.0f} s; "
         f"with the working tree's {tree / 1e6:.1f} MB a call carries {(kit_bytes + tree) / 2**20:.1f} of "

@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = reader_folder(args.reader)
     try:
         device = resolve_device(args.device)
-        reader = Reader(folder, threads=args.threads, bf16=resolve_bf16(args.precision, device), device=device)
+        reader = Reader(folder, threads=args.threads, bf16=resolve_bf16(args.precision, lambda: device), device=device)
         asked = passages_per_question(args.datasets, args.set, args.work, args.questions)
     except (ReaderLoadError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)

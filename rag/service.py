@@ -739,9 +739,7 @@ def reads_bf16(settings: Settings) -> bool:
     readings kept on a bf16 CPU are not taken for fp32 ones on another."""
     from rag.reader.read import resolve_bf16
 
-    if settings.reader_int8 or settings.reader_precision != "auto":  # decided without looking for a GPU
-        return resolve_bf16(settings.reader_precision, "cpu", settings.reader_int8)
-    return resolve_bf16("auto", reader_device(settings))
+    return resolve_bf16(settings.reader_precision, lambda: reader_device(settings), settings.reader_int8)
 
 
 def load_head(settings: Settings, reader, chooser):

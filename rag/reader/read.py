@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,13 +145,16 @@ def resolve_device(choice: str, int8: bool = False) -> str:
     return choice
 
 
-def resolve_bf16(precision: str, device: str, int8: bool = False) -> bool:
-    """Whether the encoder reads in bf16: `KABAR_READER_PRECISION` on `device` (int8 first)."""
+def resolve_bf16(precision: str, device: Callable[[], str], int8: bool = False) -> bool:
+    """Whether the encoder reads in bf16: `KABAR_READER_PRECISION` on the reader's device (int8 first).
+
+    `device` is asked only for `auto`: a fixed precision is decided without looking for a GPU, so a GPU named and
+    missing is reported where the device is resolved, not here."""
     if int8:
         return False
     if precision != "auto":
         return precision == "bf16"
-    if device.startswith("cuda"):
+    if device().startswith("cuda"):
         import torch
 
         return torch.cuda.is_bf16_supported()
