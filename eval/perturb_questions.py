@@ -64,6 +64,21 @@ def name_words(question: str) -> list[str]:
     return names
 
 
+def word_surroundings(questions: Iterable[str]) -> set[tuple[str, str]]:
+    """The marks written against a word in the questions (the rest of its whitespace-separated token, before and
+    after: "(" and ")?"), where an edit's new word can land."""
+    found: set[tuple[str, str]] = set()
+    for question in questions:
+        for match in _WORD.finditer(question):
+            start, end = match.start(), match.end()
+            while start > 0 and not question[start - 1].isspace():
+                start -= 1
+            while end < len(question) and not question[end].isspace():
+                end += 1
+            found.add((question[start:match.start()], question[match.end():end]))
+    return found
+
+
 def name_pool(questions: Iterable[str]) -> list[str]:
     """The names the entity edit draws its replacements from (sorted, so a seed gives the same pool)."""
     return sorted({w for q in questions for w in name_words(q)})

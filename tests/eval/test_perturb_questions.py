@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from eval.perturb_questions import _NUMBER, _words, edits, name_pool, name_words, perturb
+from eval.perturb_questions import _NUMBER, _words, edits, name_pool, name_words, perturb, word_surroundings
 
 PASSAGE = ("Universitas Leiden didirikan pada tahun 1575 oleh Willem van Oranje. Universitas ini terletak di "
            "kota Leiden, Belanda, dan memiliki 29.000 mahasiswa.")
@@ -61,3 +61,9 @@ def test_perturb_draws_one_edit_the_passage_fails_and_the_same_seed_draws_the_sa
     assert first in {t for texts in every_edit(question).values() for t in texts}
     new_words = _words(first) - _words(question)
     assert new_words and not new_words & _words(PASSAGE)
+
+
+def test_the_surroundings_of_a_word_are_the_marks_written_against_it():
+    found = word_surroundings(["Siapa direktur Institute (IRRI)?", "Apa arti \"merdeka\", kata itu?"])
+    assert {("(", ")?"), ('"', '",'), ("", "?"), ("", "")} <= found
+    assert all(" " not in before + after for before, after in found)  # a word's own token, never the next
