@@ -100,8 +100,8 @@ def averaged_note(settings: dict) -> str:
 
     lines = "".join(f"  - weight {r['weight']:.3f}: sha256 `{r['sha256'][:12]}…`, {trained(r)}\n" for r in readers)
     return (f"- Averaged: the mean of {len(readers)} readers' trained weights (a model soup, "
-            f"`{settings.get('command')}`); the settings below are the first reader's, the training time the sum "
-            f"of their runs:\n{lines}")
+            f"`{settings.get('command')}`); the data and settings below are the first reader's, the training time "
+            f"the sum of the averaged readers' own runs (the runs they started from are named beside them):\n{lines}")
 
 
 def packing_note(config: dict) -> str:
