@@ -5,9 +5,12 @@
 Readers fine-tuned from the same e5 layers stay in one basin of the loss, so the mean of their weights reads
 like a reader of its own, often better than either (Wortsman et al., "Model soups", 2022), at the reading time
 and size of one: an ensemble would read every passage twice. Each reader may carry a weight (`DIR:WEIGHT`,
-default 1); the weights are normalised. The readers must share their layers, frozen layers and heads; their
-dev metrics are measured again on the averaged weights, as `eval.pack_reader` does after packing. Fit the answer
-head afterwards (`python -m eval.train_answer_head --reader OUT ...`): it records the weights' checksum.
+default 1); the weights are normalised. The readers must share their layers, frozen layers and heads. The dev
+questions are measured again on the averaged weights, read with BM25's passages as `eval.pack_reader` reads them
+after packing (a reader trained with `--passages read` measured its own card on the passages retrieval showed, so
+compare the two through the answer head, not the cards). Fit the answer head afterwards (`python -m
+eval.train_answer_head --reader OUT ...`): it records the weights' checksum, and a head left in OUT from other
+weights is refused at load time.
 """
 
 from __future__ import annotations

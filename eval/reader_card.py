@@ -94,6 +94,7 @@ def averaged_note(settings: dict) -> str:
     readers = settings.get("averaged_from")
     if not readers:
         return ""
+
     def trained(r: dict) -> str:
         text = f"`{r.get('command') or 'python -m eval.train_reader'}` ({r.get('training_minutes')} minutes)"
         return text + (f", started from `{r['init']['sha256'][:12]}…`, {trained(r['init'])}" if r.get("init") else "")

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          check=False, env=None)
+                          check=False)
 
 
 @pytest.fixture(scope="module")
