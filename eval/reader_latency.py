@@ -23,18 +23,18 @@ from pathlib import Path
 
 from eval.metrics import percentile
 
+
 def passages_per_question(datasets: Path, set_name: str, work: Path, count: int) -> list[tuple[str, list]]:
     """The first `count` questions of a set that retrieval showed passages, each with those passages as the
     reader receives them (headline, chunk text, sentence offsets)."""
-    from eval.mine_passages import passages_read
+    from eval.mine_passages import cache_path, passages_read
     from eval.questions import load_questions
-    from eval.train_reader import chunks_shown, corpus_chunks
+    from eval.train_reader import chunk_sentences, chunks_shown, corpus_chunks
     from rag.chunk import Chunker
     from rag.reader.read import Passage
-    from rag.text import sentence_spans
 
     folder = datasets / set_name
-    cache = work / f"passages-read-{set_name}-e5.json"
+    cache = cache_path(work, set_name)
     if not cache.exists():
         raise FileNotFoundError(f"no passages mined at {cache}: run `python -m eval.train_reader --passages read "
                                 f"--work {work}` (or eval.mine_passages) here first")
@@ -48,9 +48,8 @@ def passages_per_question(datasets: Path, set_name: str, work: Path, count: int)
         passages = []
         for number in numbers:
             chunk = chunks[number]
-            spans = [(s - chunk.start, e - chunk.start)
-                     for s, e in sentence_spans(articles[chunk.article_id].text, chunk.start, chunk.end)]
-            passages.append(Passage(title=articles[chunk.article_id].title, text=chunk.text, sentences=spans))
+            passages.append(Passage(title=articles[chunk.article_id].title, text=chunk.text,
+                                    sentences=chunk_sentences(articles[chunk.article_id].text, chunk)))
         asked.append((question.question, passages))
         if len(asked) >= count:
             break

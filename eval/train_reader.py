@@ -132,7 +132,6 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
     from eval.questions import load_questions
     from index.lexical import MemoryBM25
     from rag.chunk import Chunker
-    from rag.text import sentence_spans
 
     rng = random.Random(seed)
     removal_rng = random.Random(seed + 1)
@@ -165,8 +164,7 @@ def build_dataset(datasets_dir: Path, sets: tuple[str, ...], limit: int | None, 
             chunk = chunks[number]
             title = articles[chunk.article_id].title
             text = chunk.text
-            spans = [(s - chunk.start, e - chunk.start)
-                     for s, e in sentence_spans(articles[chunk.article_id].text, chunk.start, chunk.end)]
+            spans = chunk_sentences(articles[chunk.article_id].text, chunk)
             located = None
             if answer:
                 at = text.lower().find(answer.lower())
@@ -340,6 +338,13 @@ def corpus_chunks(folder: Path, chunker) -> tuple[dict, list, dict[str, list[int
     for number, chunk in enumerate(chunks):
         chunks_of.setdefault(chunk.article_id, []).append(number)
     return articles, chunks, chunks_of
+
+
+def chunk_sentences(article_text: str, chunk) -> list[tuple[int, int]]:
+    """The chunk's sentences as the reader receives them: the article's sentence spans, counted from the chunk."""
+    from rag.text import sentence_spans
+
+    return [(s - chunk.start, e - chunk.start) for s, e in sentence_spans(article_text, chunk.start, chunk.end)]
 
 
 def chunks_shown(chunks: list, chunks_of: dict[str, list[int]],

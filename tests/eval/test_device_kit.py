@@ -14,7 +14,7 @@ import pytest
 
 from eval.device_kit import (DEVICE_IMAGE, SERVICE_WHEELS, TRAINING_SOURCES, TRAINING_WHEELS, KitError, build,
                              edited_question_texts, kit_texts, pruned_e5, split_into_parts, tokens_used, unpack)
-from rag.reader.e5_file import KIT_MARKER, E5FileError, E5Tokenizer, default_path, pruned_rows, read_e5_file
+from rag.reader.e5_file import KIT_MARKER, E5FileError, E5Tokenizer, pruned_rows, read_e5_file
 from tests.conftest import SHARED
 from tests.shared_sets import write_subset
 
@@ -70,7 +70,7 @@ def test_a_pruned_e5_file_keeps_the_rows_it_was_built_for_and_refuses_a_text_tha
     keep = tokens_used([kept_text], e5)
     assert set(e5.special.values()) <= keep and len(keep) < 4_000  # the text's words, numbers' pieces, specials
     path = tmp_path / "e5-small-q4.bin"
-    path.write_bytes(pruned_e5(default_path().read_bytes(), keep))
+    path.write_bytes(pruned_e5(e5, keep))
     pruned = read_e5_file(path)
     c = e5.config
     before, after = e5.q4_blocks("emb.word", c.vocab, c.hidden), pruned.q4_blocks("emb.word", c.vocab, c.hidden)
