@@ -84,9 +84,23 @@ def best_span(start_logits: list[float], end_logits: list[float], offsets: list[
             start += 1
         elif start < end and text[end - 1] in ")]" and PAIRS[text[end - 1]] not in text[start:end]:
             end -= 1
+        # A pair around the whole span is the sentence's punctuation, not the answer: "(32)" answers "32".
+        elif end - start > 2 and text[start] in "([" and text[end - 1] == PAIRS[text[start]] \
+                and encloses(text[start:end]):
+            start, end = start + 1, end - 1
         else:
             break
     return (start, end, score) if end > start else None
+
+
+def encloses(text: str) -> bool:
+    """Whether the bracket that opens `text` is the one that closes it ("(a) dan (b)" is two pairs, not one)."""
+    opening, depth = text[0], 0
+    for at, char in enumerate(text):
+        depth += (char == opening) - (char == PAIRS[opening])
+        if depth == 0:
+            return at == len(text) - 1
+    return False
 
 
 @functools.lru_cache(maxsize=None)  # the CPU does not change under a running process

@@ -44,9 +44,23 @@ def test_best_span_drops_a_bracket_whose_partner_is_outside_it():
     starts[3], ends[6], starts[4], ends[7] = 0.0, 0.0, 5.0, 5.0  # "21 November 1854)"
     start, end, _ = best_span(starts, ends, offsets, text)
     assert text[start:end] == "21 November 1854"
-    starts[4], starts[3] = 0.0, 5.0  # "(21 November 1854)": both brackets, kept whole
+    starts[4], starts[3] = 0.0, 5.0  # "(21 November 1854)": a pair around the whole answer is not part of it
     start, end, _ = best_span(starts, ends, offsets, text)
-    assert text[start:end] == "(21 November 1854)"
+    assert text[start:end] == "21 November 1854"
+
+
+def test_best_span_keeps_brackets_that_belong_to_the_answer():
+    text = "PT Perusahaan Listrik Negara (Persero) dan (a) atau (b) naik."
+    offsets = [(0, 2), (3, 13), (14, 21), (22, 28), (29, 30), (30, 37), (37, 38), (39, 42), (43, 44), (44, 45),
+               (45, 46), (47, 51), (52, 53), (53, 54), (54, 55)]
+    starts = [0.0] * len(offsets)
+    ends = [0.0] * len(offsets)
+    starts[0], ends[6] = 5.0, 5.0  # "PT Perusahaan Listrik Negara (Persero)": the bracket closes inside the name
+    start, end, _ = best_span(starts, ends, offsets, text)
+    assert text[start:end] == "PT Perusahaan Listrik Negara (Persero)"
+    starts[0], ends[6], starts[8], ends[14] = 0.0, 0.0, 5.0, 5.0  # "(a) atau (b)": two pairs, not one around it
+    start, end, _ = best_span(starts, ends, offsets, text)
+    assert text[start:end] == "(a) atau (b)"
 
 
 def test_the_fast_reader_loads_offline_from_the_files_the_install_has(monkeypatch):
