@@ -275,6 +275,9 @@ class Kabar:
         question = sanitize(question).strip()
         if not question:
             raise QuestionError("question is empty")
+        # "?!?" or a row of emoji would be searched as nothing and answered with arbitrary passages.
+        if not any(char.isalnum() for char in question):
+            raise QuestionError("question has no words: write it with letters or digits")
         if len(question) > self.settings.max_question_chars:
             raise QuestionError(f"question is longer than {self.settings.max_question_chars} characters")
         if not 1 <= k <= self.settings.max_k:

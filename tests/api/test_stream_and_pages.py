@@ -64,6 +64,7 @@ def test_a_follow_up_in_the_stream_says_what_was_searched(client):
 
 @pytest.mark.parametrize("body, status, message", [
     ({"question": "   "}, 400, "question is empty"),
+    ({"question": "?!?"}, 400, "question has no words"),
     ({"question": "x", "history": [{"question": "q"}] * 11}, 422, "history"),
     ({"question": "x", "history": [{"answer": "no question"}]}, 422, "question"),
 ])

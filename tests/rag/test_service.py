@@ -48,7 +48,8 @@ def test_filters_by_source_and_date(hashing_service):
 
 
 @pytest.mark.parametrize("question,k,message", [
-    ("   ", 5, "empty"), ("x" * 1001, 5, "longer than"), ("ok", 0, "k must be"), ("ok", 51, "k must be"),
+    ("   ", 5, "empty"), ("?!? …", 5, "no words"), ("\U0001F600\u200b", 5, "no words"), ("x" * 1001, 5, "longer than"),
+    ("ok", 0, "k must be"), ("ok", 51, "k must be"),
 ])
 def test_bad_questions_are_refused_with_a_reason(hashing_service, question, k, message):
     with pytest.raises(QuestionError, match=message):
