@@ -54,7 +54,8 @@ class Reading:
 
 def best_span(start_logits: list[float], end_logits: list[float], offsets: list[tuple[int, int]],
               text: str, within: tuple[int, int] | None = None) -> tuple[int, int, float] | None:
-    """The best (start ≤ end, at most MAX_SPAN_TOKENS) span of chunk tokens, trimmed of spaces and edge punctuation."""
+    """The best (start ≤ end, at most MAX_SPAN_TOKENS) span of chunk tokens, as whole words, trimmed of spaces, edge
+    punctuation, a bracket without its partner and a bracket pair around all of it: a headline, not a quotation."""
     tokens = [t for t, (s, e) in enumerate(offsets)
               if s >= 0 and (within is None or (s < within[1] and within[0] < e))]
     if not tokens:
