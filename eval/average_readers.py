@@ -106,7 +106,12 @@ def main(argv: list[str] | None = None) -> int:
         settings.pop(earlier, None)
     machine = {**readers[0].config["machine"], "training_minutes": sum(
         float(reader.config["machine"].get("training_minutes") or 0) for reader in readers)}
-    write_reader(args.out, packed, settings, machine, metrics)
+    # A soup reads any language only if every reader in it was measured to: one that was not may drag it down.
+    languages = "any" if all(reader.reads_any_language for reader in readers) else "indonesian"
+    if languages != "any" and any(reader.reads_any_language for reader in readers):
+        print("note: not every reader reads questions in any language, so the average reads only Indonesian ones "
+              "with full trust (set question_languages in its config.json once measured on data/crosslingual)")
+    write_reader(args.out, packed, settings, machine, metrics, question_languages=languages)
     write_card(args.out, command)
     for name, m in metrics.items():
         print(f"{name}: " + ", ".join(f"{k} {m[k]:.3f}" for k in

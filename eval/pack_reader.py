@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     settings["weights"] = args.weights
     settings["packed_by"] = "python -m eval.pack_reader " + " ".join(argv if argv is not None else sys.argv[1:])
     before = config.get("dev_before_packing", config["dev"])  # packed twice: the first measurement stays
-    write_reader(args.reader, packed, settings, config["machine"], metrics, earlier={"dev_before_packing": before})
+    write_reader(args.reader, packed, settings, config["machine"], metrics,
+                 question_languages=reader.question_languages, earlier={"dev_before_packing": before})
     write_card(args.reader, settings.get("command", "python -m eval.train_reader"))
     for name, m in metrics.items():
         old = before[name]

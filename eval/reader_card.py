@@ -50,7 +50,7 @@ Examples (per question: the chunk holding the answer, and the best BM25 chunk of
 an unanswerable question: its two best BM25 chunks), {settings['train_examples']} for training,
 {settings['dev_examples']} for dev. {int(settings['code_switch'] * 100)} % of training questions have their
 question words switched into English ("siapa" → "who").
-{translated_note(settings)}{answer_removed_note(settings)}{counts}
+{translated_note(settings)}{distilled_note(settings)}{languages_note(config)}{answer_removed_note(settings)}{counts}
 
 ## Settings
 | setting | value |
@@ -131,6 +131,26 @@ def translated_note(settings: dict) -> str:
             f"(`{settings['translated']}`, CC BY-SA 4.0 like their sources), each read with {passages}, "
             f"{settings.get('translated_copies') or 1}× an epoch; the translated dev "
             "questions are measured below as `<set>-translated`.\n")
+
+
+def distilled_note(settings: dict) -> str:
+    """Trained with `--distill-weight`: a translation also learns the teacher's reading of its Indonesian question."""
+    teacher = settings.get("teacher")
+    if not settings.get("distill_weight") or not teacher:
+        return ""
+    return (f"Each training translation was also taught to read its passage as the teacher (sha256 "
+            f"`{teacher['sha256'][:12]}…`, `{teacher['path']}` then) reads it with the Indonesian question: the "
+            "KL divergence of the sentence distributions plus 0.1 × the passage logits' squared distance, weight "
+            f"{settings['distill_weight']} (`--distill-weight`).\n")
+
+
+def languages_note(config: dict) -> str:
+    """The word the service trusts the reader by on questions in other languages (`question_languages`)."""
+    if config.get("question_languages", "indonesian") == "any":
+        return ("`question_languages: any`: the reader has its say on questions in every language (the answer head "
+                "and the service hear it at full trust).\n")
+    return ("`question_languages: indonesian`: on a question that is not mostly Indonesian the reader is heard "
+            "less, as it was not measured on one.\n")
 
 
 def answer_removed_note(settings: dict) -> str:

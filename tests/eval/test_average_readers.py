@@ -4,6 +4,7 @@ and carded like a trained one, and readers of different shapes refused."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,24 @@ def test_a_wrong_list_of_readers_is_a_clear_error(two_readers, arguments, messag
     out = ["--out", str(first)] if message == "must not be one of the readers" else ["--out", str(first) + "-x"]
     refused = run("eval.average_readers", *[a.format(first=first) for a in arguments], *out)
     assert refused.returncode == 2 and message in refused.stderr
+
+
+def test_the_average_reads_any_language_only_when_every_reader_in_it_was_measured_to(two_readers, tmp_path):
+    first, second, data = two_readers
+    copies = []
+    for reader in (first, second):  # copies: the fixture's readers are shared with the other tests
+        copy = tmp_path / reader.name
+        shutil.copytree(reader, copy)
+        config = json.loads((copy / "config.json").read_text())
+        (copy / "config.json").write_text(json.dumps(config | {"question_languages": "any"}))
+        copies.append(copy)
+    both = run("eval.average_readers", str(copies[0]), str(copies[1]), "--out", str(tmp_path / "both"),
+               "--datasets", str(data), "--threads", "1")
+    assert both.returncode == 0, both.stdout[-2000:] + both.stderr[-2000:]
+    assert Reader(tmp_path / "both").question_languages == "any"
+
+    mixed = run("eval.average_readers", str(copies[0]), str(first), "--out", str(tmp_path / "mixed"),
+                "--datasets", str(data), "--threads", "1")
+    assert mixed.returncode == 0, mixed.stdout[-2000:] + mixed.stderr[-2000:]
+    assert Reader(tmp_path / "mixed").question_languages == "indonesian"
+    assert "not every reader reads questions in any language" in mixed.stdout

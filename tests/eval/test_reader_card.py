@@ -5,14 +5,14 @@ import json
 from eval.reader_card import write_card
 
 
-def write_reader_folder(folder, **settings):
+def write_reader_folder(folder, question_languages="indonesian", **settings):
     folder.mkdir()
     (folder / "reader.safetensors").write_bytes(b"0" * 1000)
     base = {"layers": 12, "batch": 16, "lr": 5e-5, "head_lr": 5e-4, "epochs": 0.6, "total_steps": 10,
             "steps": 10, "stopped_by": "steps", "seed": 13, "code_switch": 0.25,
             "train_examples": 100, "dev_examples": 20, "counts": {"tydiqa_id": {"train_questions": 80}},
             "translated": "data/crosslingual", "translated_copies": 2}
-    config = {"sha256": "ab" * 32, "settings": {**base, **settings},
+    config = {"sha256": "ab" * 32, "settings": {**base, **settings}, "question_languages": question_languages,
               "machine": {"device": "cpu", "cpu": "x86_64", "cores": 2, "torch": "2.13.0", "threads": 2,
                           "training_minutes": 1.0},
               "dev": {"tydiqa_id": {"passages": 10, "positives": 5, "sentence_top1": 0.9, "span_exact": 0.6,
@@ -46,3 +46,17 @@ def test_a_reader_taught_without_them_does_not_mention_them(tmp_path):
     folder = write_reader_folder(tmp_path / "reader", answer_removed=0.0)
     card = write_card(folder, "python -m eval.train_reader").read_text(encoding="utf-8")
     assert "--answer-removed" not in card
+
+
+def test_a_reader_distilled_from_a_teacher_names_it_and_the_languages_it_is_trusted_with(tmp_path):
+    teacher = {"path": "rag/data/reader-deep", "sha256": "fd252c38d145" + "0" * 52}
+    folder = write_reader_folder(tmp_path / "reader", question_languages="any", distill_weight=1.0, teacher=teacher)
+    card = write_card(folder, "python -m eval.train_reader --distill-weight 1").read_text(encoding="utf-8")
+    assert "as the teacher (sha256 `fd252c38d145…`, `rag/data/reader-deep` then)" in card
+    assert "weight 1.0 (`--distill-weight`)" in card
+    assert "`question_languages: any`" in card
+
+
+def test_a_reader_taught_without_a_teacher_says_neither(tmp_path):
+    card = write_card(write_reader_folder(tmp_path / "reader"), "python -m eval.train_reader").read_text()
+    assert "teacher" not in card and "`question_languages: indonesian`" in card

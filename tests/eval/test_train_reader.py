@@ -82,6 +82,10 @@ def test_a_translated_question_is_taught_with_its_indonesian_questions_passages(
     assert len({e.group for e in taught}) == 2
     assert not {e.group for e in taught} & {e.group for e in data.train if e.question.startswith("Di kota")}
     assert data.counts["tiny"]["translated_train"] == 1
+    # Each translated row remembers its Indonesian question, for the teacher to read (--distill-weight);
+    # the Indonesian rows have nothing to be distilled from.
+    assert {e.source_question for e in taught} == {"Di kota mana Budi lahir?"}
+    assert all(e.source_question is None for e in data.train if e.question.startswith(("Di kota", "Kapan")))
 
 
 def test_a_translation_can_learn_from_what_retrieval_showed_it_not_its_source(tmp_path):
@@ -246,3 +250,70 @@ def test_perturbed_questions_are_read_with_the_chunk_they_no_longer_ask_about_an
     for question in ("Di kota mana Budi lahir?", "Kapan Budi menikah?"):
         assert sorted(kinds_of(twinned.train, question)) == sorted(kinds_of(plain.train, question))
     assert twinned.dev == plain.dev
+
+
+def test_distillation_pulls_the_translations_reading_to_the_teachers_reading_of_the_indonesian_question():
+    import torch
+
+    from eval.train_reader import distillation_loss
+
+    valid = torch.tensor([[True, True, True], [True, False, False]])
+    teacher = {"sentence": torch.tensor([[2.0, 0.0, -1.0]]), "passage": torch.tensor([1.5])}
+    agreeing = {"sentence": torch.tensor([[2.0, 0.0, -1.0], [9.0, 0.0, 0.0]]), "passage": torch.tensor([1.5, -3.0])}
+    kl, passage = distillation_loss(agreeing, teacher, valid, valid[:1], [0], torch)
+    assert kl.item() == pytest.approx(0.0, abs=1e-6) and passage.item() == pytest.approx(0.0, abs=1e-6)
+
+    # Row 1 is no translation: whatever it reads is not compared. Row 0 reading its sentences the other way round
+    # is far from the teacher, and a passage logit off by 2 costs its square.
+    disagreeing = {"sentence": torch.tensor([[-1.0, 0.0, 2.0], [9.0, 0.0, 0.0]]), "passage": torch.tensor([-0.5, 7.0])}
+    kl, passage = distillation_loss(disagreeing, teacher, valid, valid[:1], [0], torch)
+    assert kl.item() > 1.0 and passage.item() == pytest.approx(4.0)
+
+    # A passage with one sentence both can read has no distribution to match.
+    lonely = torch.tensor([[True, False, False]])
+    kl, _ = distillation_loss(disagreeing, teacher, valid, lonely, [0], torch)
+    assert kl.item() == 0.0
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--distill-weight", "1"], "--distill-weight needs --teacher"),
+    (["--distill-weight", "-1"], "--distill-weight must be 0 or more"),
+])
+def test_distilling_without_a_teacher_and_translations_is_a_clear_error(tmp_path, capsys, arguments, message):
+    from eval.train_reader import main
+
+    tiny_set(tmp_path)
+    assert main(["--datasets", str(tmp_path), "--sets", "tiny", "--work", str(tmp_path / "work"), *arguments]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_reader_trained_on_translations_reads_any_language_and_names_the_teacher_it_was_distilled_from(
+        tmp_path, capsys):
+    """The config's question_languages is what the answer head and the service trust the reader by; a writer that
+    dropped it once had every later head hear a translation-trained reader less on foreign questions."""
+    from eval.train_reader import main
+    from rag.reader.read import Reader
+
+    tiny_set(tmp_path)
+    english = {"id": "q1:en", "question": "In which city was Budi born?", "translated_from": "q1"}
+    folder = translations(tmp_path, [english], [])
+    small = ["--datasets", str(tmp_path), "--sets", "tiny", "--layers", "2", "--freeze-layers", "1",
+             "--batch", "4", "--epochs", "1", "--threads", "1"]
+    teacher = tmp_path / "teacher"
+    assert main([*small, "--out", str(teacher), "--work", str(tmp_path / "w1")]) == 0
+    assert Reader(teacher).question_languages == "indonesian"  # never read a translation
+
+    student = tmp_path / "student"
+    assert main([*small, "--out", str(student), "--work", str(tmp_path / "w2"), "--init", str(teacher),
+                 "--translated", str(folder), "--distill-weight", "1", "--teacher", str(teacher)]) == 0
+    log = (tmp_path / "w2" / "train.log").read_text()
+    assert "distilling from" in log and " distill " in log  # the loss was computed and logged
+    settings = json.loads((student / "config.json").read_text())["settings"]
+    assert settings["distill_weight"] == 1.0
+    assert settings["teacher"]["sha256"] == json.loads((teacher / "config.json").read_text())["sha256"]
+    assert Reader(student).question_languages == "any"
+
+    # Said otherwise on the command line, the config says what was asked.
+    assert main([*small, "--out", str(tmp_path / "told"), "--work", str(tmp_path / "w3"), "--translated", str(folder),
+                 "--question-languages", "indonesian", "--epochs", "0"]) == 0
+    assert Reader(tmp_path / "told").question_languages == "indonesian"

@@ -381,6 +381,9 @@ def test_training_runs_end_to_end_on_a_tiny_subset(tmp_path):
 
     # A reader trained in fp16 is packed into int8 afterwards: new checksum, dev metrics measured again, on its card.
     fp16_bytes = (out / "reader.safetensors").stat().st_size
+    # Measured on translated questions since (as the shipped reader was): packing keeps that word.
+    (out / "config.json").write_text(json.dumps(json.loads((out / "config.json").read_text())
+                                                | {"question_languages": "any"}))
     packed = subprocess.run([sys.executable, "-m", "eval.pack_reader", str(out), "--weights", "int8",
                              "--datasets", str(data)], cwd=ROOT, capture_output=True, text=True, timeout=300,
                             check=False)
@@ -390,6 +393,7 @@ def test_training_runs_end_to_end_on_a_tiny_subset(tmp_path):
     assert repacked["dev_before_packing"] == config["dev"] and set(repacked["dev"]) == set(config["dev"])
     assert (out / "reader.safetensors").stat().st_size < 0.6 * fp16_bytes
     assert "packed by `python -m eval.pack_reader" in (out / "MODEL_CARD.md").read_text()
+    assert Reader(out).question_languages == "any"
     assert Reader(out).read("siapa?", [Passage(None, "Budi pergi ke pasar.", [(0, 20)])])
 
 
