@@ -475,8 +475,8 @@ def distillation_loss(student: dict, teacher: dict, student_valid, teacher_valid
     """
     F = torch.nn.functional
     kl = student["sentence"].new_zeros(())
+    width = min(student["sentence"].shape[1], teacher["sentence"].shape[1])  # the batches pad to their own longest
     for j, i in enumerate(rows):
-        width = min(student["sentence"].shape[1], teacher["sentence"].shape[1])
         both = student_valid[i, :width] & teacher_valid[j, :width]
         if both.sum() < 2:
             continue
@@ -558,7 +558,7 @@ def rank_auc(positives: list[float], negatives: list[float]) -> float | None:
     return float(roc_auc_score(labels, positives + negatives))
 
 
-def start_from(model, directory: Path, layers: int, passage_pooling: str) -> dict:
+def start_from(model, directory: Path, layers: int, passage_pooling: str, option: str = "--init") -> dict:
     """Load a trained reader's layers and heads into `model`; what the new reader's card says it started from.
 
     Two runs, not one longer one: the first teaches the sentence and span heads from e5's layers; the passage head
@@ -571,16 +571,16 @@ def start_from(model, directory: Path, layers: int, passage_pooling: str) -> dic
 
     config_path, weights_path = directory / "config.json", directory / "reader.safetensors"
     if not config_path.is_file() or not weights_path.is_file():
-        raise ValueError(f"--init {directory}: not a reader folder (needs config.json and reader.safetensors)")
+        raise ValueError(f"{option} {directory}: not a reader folder (needs config.json and reader.safetensors)")
     config = json.loads(config_path.read_text(encoding="utf-8"))
     trained = config.get("settings", {})
     if int(trained.get("layers", -1)) != layers or trained.get("passage_pooling", "first") != passage_pooling:
-        raise ValueError(f"--init {directory}: a {trained.get('layers')}-layer reader with passage pooling "
+        raise ValueError(f"{option} {directory}: a {trained.get('layers')}-layer reader with passage pooling "
                          f"{trained.get('passage_pooling', 'first')!r}; this run asks for {layers} and {passage_pooling!r}")
     state = unpack_weights(load_file(str(weights_path)))
     missing, unexpected = model.load_trained(state, int(trained.get("freeze_layers", 0)))  # over e5's, loaded already
     if missing or unexpected:
-        raise ValueError(f"--init {directory}: its weights do not fit this reader")
+        raise ValueError(f"{option} {directory}: its weights do not fit this reader")
     return {"path": str(directory), "sha256": config.get("sha256", ""), "command": trained.get("command", ""),
             "steps": trained.get("steps"), "training_minutes": config.get("machine", {}).get("training_minutes"),
             "freeze_layers": int(trained.get("freeze_layers", 0))}
@@ -768,9 +768,9 @@ def main(argv: list[str] | None = None) -> int:
         teacher = ReaderModel(e5, args.layers, args.passage_pooling)
         teacher.load_e5(e5)
         try:
-            taught_by = start_from(teacher, args.teacher, args.layers, args.passage_pooling)
+            taught_by = start_from(teacher, args.teacher, args.layers, args.passage_pooling, option="--teacher")
         except ValueError as exc:
-            print(f"error: {str(exc).replace('--init', '--teacher')}", file=sys.stderr)
+            print(f"error: {exc}", file=sys.stderr)
             return 2
         teacher.eval()
         for parameter in teacher.parameters():

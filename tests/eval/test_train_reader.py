@@ -297,8 +297,8 @@ def test_a_reader_trained_on_translations_reads_any_language_and_names_the_teach
     tiny_set(tmp_path)
     english = {"id": "q1:en", "question": "In which city was Budi born?", "translated_from": "q1"}
     folder = translations(tmp_path, [english], [])
-    small = ["--datasets", str(tmp_path), "--sets", "tiny", "--layers", "2", "--freeze-layers", "1",
-             "--batch", "4", "--epochs", "1", "--threads", "1"]
+    quick = ["--datasets", str(tmp_path), "--sets", "tiny", "--batch", "4", "--epochs", "1", "--threads", "1"]
+    small = [*quick, "--layers", "2", "--freeze-layers", "1"]
     teacher = tmp_path / "teacher"
     assert main([*small, "--out", str(teacher), "--work", str(tmp_path / "w1")]) == 0
     assert Reader(teacher).question_languages == "indonesian"  # never read a translation
@@ -312,6 +312,12 @@ def test_a_reader_trained_on_translations_reads_any_language_and_names_the_teach
     assert settings["distill_weight"] == 1.0
     assert settings["teacher"]["sha256"] == json.loads((teacher / "config.json").read_text())["sha256"]
     assert Reader(student).question_languages == "any"
+    # A teacher of another shape cannot read for this reader: a clear error, not a half-loaded teacher.
+    capsys.readouterr()
+    wrong = ["--layers", "3", "--freeze-layers", "1", "--out", str(tmp_path / "wrong"), "--work", str(tmp_path / "w4")]
+    assert main([*quick, *wrong, "--translated", str(folder), "--distill-weight", "1",
+                 "--teacher", str(teacher)]) == 2
+    assert f"--teacher {teacher}: a 2-layer reader" in capsys.readouterr().err
 
     # Said otherwise on the command line, the config says what was asked.
     assert main([*small, "--out", str(tmp_path / "told"), "--work", str(tmp_path / "w3"), "--translated", str(folder),
