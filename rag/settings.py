@@ -122,9 +122,10 @@ class Settings(BaseSettings):
         "reorders passages: added to the reader's value per unit of passage score (fitted on the public "
         "training questions, `python -m eval.tune_reader_order`).")
     reader_rerank_floor: float = Field(
-        default=2.0, ge=-100.0, le=100.0, description="The reader reorders passages only when the best value "
+        default=1.5, ge=-100.0, le=100.0, description="The reader reorders passages only when the best value "
         "it gave reaches this: below it, the reader found no answer in them and its preference among them is "
-        "noise (fitted with the score weight).")
+        "noise (fitted with the score weight; 2 for the reader before 2026-12-07 (cc), 1.5 refitted for its "
+        "distilled successor).")
     reader_int8: bool = Field(
         default=False, description="Read with int8 linear layers: ~1.4x faster on CPU, but int8 noise "
         "erases the passage head's 'does this passage answer' signal (tydiqa dev AUC .74 → .56), and with "
