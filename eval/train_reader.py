@@ -37,6 +37,8 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from rag.reader.read import QUESTION_LANGUAGES
+
 DEFAULT_SETS = ("tydiqa_id", "facqa")
 DEV_PERCENT = 15
 TRANSLATED = "-translated"  # translated dev questions are measured as the set <set>-translated
@@ -652,7 +654,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--teacher", type=Path, default=None,
                         help="the reader (of this run's shape) that reads the Indonesian questions for "
                              "--distill-weight; usually the --init reader")
-    parser.add_argument("--question-languages", choices=["any", "indonesian"], default=None,
+    parser.add_argument("--question-languages", choices=QUESTION_LANGUAGES, default=None,
                         help="written into the reader's config: 'any' lets it have its say on questions in every "
                              "language (the default with --translated, whose dev questions it is measured on), "
                              "'indonesian' only on mostly Indonesian ones (the default without)")
