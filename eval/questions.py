@@ -10,6 +10,30 @@ from pydantic import BaseModel, Field, ValidationError
 
 Kind = Literal["answerable", "retrieval-only", "unanswerable"]
 
+# Issue 12's out-of-domain checks: measured, never trained, tuned or fitted on (English questions on Indonesian
+# passages, real news pages, long articles; xlsum is also non-commercial).
+CHECK_SETS = ("belebele_id_en", "seeds", "xlsum_id_sample")
+
+
+def check_set_of(path: Path | str) -> str | None:
+    """The check set a question file or an eval index belongs to, by its folder or the index's name, or None.
+
+    `eval.ensure_index` names an index after its set (`seeds-f37966ae6a3d`), and a set's questions live in its folder.
+    """
+    for part in Path(path).parts:
+        for name in CHECK_SETS:
+            if part == name or part.startswith(f"{name}-"):
+                return name
+    return None
+
+
+def refuse_check_sets(names: list[str], verb: str) -> None:
+    """Exit with a clear message when a command that fits something is given a check set in `--sets`."""
+    checked = [name for name in names if check_set_of(name)]
+    if checked:
+        raise SystemExit(f"--sets: {', '.join(checked)} {'is a check set' if len(checked) == 1 else 'are check sets'}, "
+                         f"never {verb}; `kabar eval` measures what was fitted there")
+
 
 class Question(BaseModel):
     id: str

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from eval.questions import refuse_check_sets
 from eval.train_reader import TRANSLATED  # the name translated questions are measured under, as the reader's
 
 TRAIN_SETS = ("tydiqa_id", "facqa")
@@ -290,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
                              "sets, limit, precision and passages read are the same (trying head settings takes "
                              "seconds)")
     args = parser.parse_args(argv)
+    refuse_check_sets(args.sets.split(","), "fitted on")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from eval.questions import refuse_check_sets
+
 TRAIN_SETS = ("tydiqa_id", "facqa")
 
 
@@ -100,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("rag/data/chooser.json"),
                         help="weights file; the entry for this embedder is replaced, others are kept")
     args = parser.parse_args(argv)
+    refuse_check_sets(args.sets.split(","), "fitted on")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from rag.chooser import FEATURES, ChooserWeights
     from rag.settings import Settings

@@ -37,6 +37,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from eval.questions import refuse_check_sets
 from rag.reader.read import QUESTION_LANGUAGES
 
 DEFAULT_SETS = ("tydiqa_id", "facqa")
@@ -673,6 +674,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                         help="CPU threads (torch's own default is the physical cores: 1 on this 2-vCPU machine)")
     args = parser.parse_args(argv)
+    refuse_check_sets(args.sets.split(","), "trained on")
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch

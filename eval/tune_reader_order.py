@@ -23,6 +23,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from eval.questions import refuse_check_sets
 from rag.passage_order import reader_order
 
 WEIGHTS = (0.0, 10.0, 25.0, 50.0, 75.0, 100.0)
@@ -159,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=Path, help="keep what was asked; reused while reader and sets match")
     parser.add_argument("--work", type=Path, help="index folder per set (default .kabar/eval)")
     args = parser.parse_args(argv)
+    refuse_check_sets(args.sets.split(","), "tuned on")
 
     from eval.train_reader import answered_split
     from rag.service import load_reader

@@ -42,6 +42,20 @@ def test_a_case_names_its_questions_their_label_and_how_many():
             parse_case_spec(bad)
 
 
+@pytest.mark.parametrize("case", [
+    "ix=../shared/datasets/belebele_id_en/questions.jsonl",  # a check set's own questions
+    ".kabar/eval/seeds-f37966ae6a3d=../shared/datasets/facqa/questions.jsonl:negative",  # others asked of its archive
+    ".kabar/eval/facqa-e94b9c34158a=/data/xlsum_id_sample/questions.jsonl:answerable:50",
+])
+def test_a_check_set_is_never_fitted_on_and_the_command_says_so_before_asking_anything(case, monkeypatch):
+    def no_service(*args, **kwargs):
+        raise AssertionError("nothing may be asked before the cases are checked")
+
+    monkeypatch.setattr("eval.calibrate.Kabar", no_service)
+    with pytest.raises(SystemExit, match="is a check set, never fitted on.*--check"):
+        main(["--case", "ix=../shared/datasets/facqa/questions.jsonl", "--case", case])
+
+
 def test_the_command_fits_on_answerable_and_foreign_questions_without_writing(tmp_path: Path, cache_dir: Path,
                                                                              capsys, monkeypatch):
     settings = build_index(tmp_path / "index", "hashing", cache_dir)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from eval.tune_fusion import main, mrr_at_10
 from tests.conftest import SUMMIT_ARTICLE, build_index
@@ -33,3 +34,14 @@ def test_the_command_prints_the_best_weights_and_the_current_settings(tmp_path: 
     rows = [line for line in out.splitlines() if line[:1].isdigit()]
     assert len(rows) == 3 and float(rows[0].split()[0]) > 0
     assert "settings now: sentence 0.5, bm25 0.02, overlap 0.04" in out
+
+
+def test_the_weights_are_never_tuned_on_a_check_set(monkeypatch):
+    def no_service(*args, **kwargs):
+        raise AssertionError("nothing may be retrieved before the cases are checked")
+
+    monkeypatch.setattr("eval.tune_fusion.Kabar", no_service)
+    for case in ("ix=../shared/datasets/belebele_id_en/questions.jsonl",
+                 ".kabar/eval/xlsum_id_sample-d181520f8aa5=../shared/datasets/tydiqa_id/questions.jsonl"):
+        with pytest.raises(SystemExit, match="is a check set, never tuned on"):
+            main(["--case", case])
