@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.questions import check_set_of, load_questions
+from eval.questions import load_questions, refuse_check_cases
 from rag.answer import CALIBRATION_FILE, AnswerFeatures, Calibration
 from rag.service import Kabar
 from rag.settings import Settings
@@ -177,13 +177,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep the collected features in this file, and reuse them when the cases are the same "
                         "(collecting runs every question through the service; fitting takes a second)")
     args = parser.parse_args(argv)
-    for case in args.case:
-        index_dir, _, spec = case.partition("=")
-        checked = check_set_of(parse_case_spec(spec)[0]) or check_set_of(index_dir)
-        if checked:
-            # Issue 12: the check sets' refusal numbers mean something only if no curve has seen them.
-            raise SystemExit(f"--case {case}: {checked} is a check set, never fitted on (neither its questions nor "
-                             "others asked of its archive); pass it as --check to see what a curve does there")
+    # Issue 12: the check sets' refusal numbers mean something only if no curve has seen them.
+    refuse_check_cases(args.case, "fitted on", "pass it as --check to see what a curve does there")
     rng = random.Random(args.seed)
     checked_files = [parse_case_spec(check.split("=", 1)[1])[0] for check in args.check]
     left_out = question_ids(args.without + checked_files)

@@ -27,6 +27,17 @@ def check_set_of(path: Path | str) -> str | None:
     return None
 
 
+def refuse_check_cases(cases: list[str], verb: str, hint: str) -> None:
+    """Exit with a clear message when a `--case INDEX_DIR=QUESTIONS[:...]` asks a check set's questions, or asks any
+    questions of a check set's archive (a curve fitted there has seen the archive it is measured on)."""
+    for case in cases:
+        index_dir, _, questions = case.partition("=")
+        checked = check_set_of(questions) or check_set_of(index_dir)
+        if checked:
+            raise SystemExit(f"--case {case}: {checked} is a check set, never {verb} (neither its questions nor "
+                             f"others asked of its archive); {hint}")
+
+
 def refuse_check_sets(names: list[str], verb: str) -> None:
     """Exit with a clear message when a command that fits something is given a check set in `--sets`."""
     checked = [name for name in names if check_set_of(name)]

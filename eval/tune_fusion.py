@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from eval.metrics import ranking_metrics
-from eval.questions import check_set_of, load_questions
+from eval.questions import load_questions, refuse_check_cases
 from rag.service import Kabar
 from rag.settings import Settings
 
@@ -71,12 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="at most this many questions per set")
     parser.add_argument("--top", type=int, default=10)
     args = parser.parse_args(argv)
-    for case in args.case:
-        index_dir, _, questions = case.partition("=")
-        checked = check_set_of(questions) or check_set_of(index_dir)
-        if checked:
-            raise SystemExit(f"--case {case}: {checked} is a check set, never tuned on; measure the chosen weights "
-                             "there with `kabar eval`")
+    refuse_check_cases(args.case, "tuned on", "measure the chosen weights there with `kabar eval`")
     sets: dict[str, list] = {}
     current = None
     for case in args.case:
