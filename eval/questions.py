@@ -18,7 +18,8 @@ CHECK_SETS = ("belebele_id_en", "seeds", "xlsum_id_sample")
 def check_set_of(path: Path | str) -> str | None:
     """The check set a question file or an eval index belongs to, by its folder or the index's name, or None.
 
-    `eval.ensure_index` names an index after its set (`seeds-f37966ae6a3d`), and a set's questions live in its folder.
+    `eval.runner.ensure_index` names an index after its set (`seeds-f37966ae6a3d`); a set's questions live in its
+    folder.
     """
     for part in Path(path).parts:
         for name in CHECK_SETS:
@@ -43,7 +44,7 @@ def refuse_check_sets(names: list[str], verb: str) -> None:
     checked = [name for name in names if check_set_of(name)]
     if checked:
         raise SystemExit(f"--sets: {', '.join(checked)} {'is a check set' if len(checked) == 1 else 'are check sets'}, "
-                         f"never {verb}; `kabar eval` measures what was fitted there")
+                         f"never {verb}; measure it with `kabar eval` instead")
 
 
 class Question(BaseModel):

@@ -108,9 +108,9 @@ class Settings(BaseSettings):
         default=False, description="Take the answer's confidence from the curve fitted on the similarity signals and "
         "the reader's passage logit (the best of the passages it read), blended by trust with the similarity curve "
         "(`python -m eval.calibrate`, fitted on tydiqa_id's and facqa's public training questions). With the deep "
-        "reader, on tydiqa dev it refuses .333 of the unanswerable questions (similarity curve: .048) at "
-        ".095 of the answerable; but on archives unlike those it refuses answerable questions too "
-        "(belebele's Indonesian .729, xlsum's long articles .904, against .213 / .082), so it is off by "
+        "reader, on tydiqa dev it refuses .345 of the unanswerable questions (similarity curve: .012) at "
+        ".108 of the answerable; but on archives unlike those it refuses answerable questions too "
+        "(belebele's Indonesian .726, xlsum's long articles .918, against .158 / .082), so it is off by "
         "default: turn it on for an archive of short factoid passages.")
     reader_rerank: bool = Field(
         default=True, description="Reorder the passages the reader read by its reading, where it found an "

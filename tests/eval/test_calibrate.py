@@ -119,6 +119,24 @@ def test_questions_listed_in_a_without_file_are_left_out_and_collected_features_
     assert "ours@index(gold,3): positives 3" in capsys.readouterr().out
 
 
+def test_an_answerable_case_keeps_only_answerable_questions_and_says_so_in_the_curve_s_cases(
+        tmp_path: Path, cache_dir: Path, capsys, monkeypatch):
+    settings = build_index(tmp_path / "index", "hashing", cache_dir)
+    monkeypatch.setenv("KABAR_CACHE_DIR", str(cache_dir))
+    questions = tmp_path / "ours" / "questions.jsonl"
+    questions.parent.mkdir()
+    questions.write_text("".join(json.dumps({"id": f"a{i}", "question": q, "gold_doc_ids": gold}) + "\n" for i, (q, gold)
+                                 in enumerate([("Di mana KTT Tiongkok-Asia Tengah 2025?", [SUMMIT_ARTICLE]),
+                                               ("Which country hosts the 2025 summit?", [SUMMIT_ARTICLE]),
+                                               ("Berapa harga beras di Surabaya?", [])])))
+    assert main(["--case", f"{settings.index_dir}={questions}:answerable",
+                 "--case", f"{settings.index_dir}={questions}:negative", "--answerable-refused", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "ours@index(answerable,2): positives 2, negatives 0" in out
+    curve = json.loads(out[out.index("{"):out.index("}") + 1])
+    assert curve["fitted_on"].startswith("ours@index(answerable,2); ours@index(negative,3)")
+
+
 def test_a_check_reports_the_share_refused_by_the_new_and_the_stored_curve_with_the_serving_formula(capsys):
     new = Calibration(w_cosine=10.0, w_z=0.0, bias=-5.0)  # refuses below cosine 0.5
     stored = Calibration(w_cosine=10.0, w_z=0.0, bias=-8.0)  # below cosine 0.8
