@@ -13,6 +13,24 @@ from rag.answer import Calibration
 from tests.conftest import SUMMIT_ARTICLE, build_index
 
 
+def write_questions(path: Path, rows: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+@pytest.fixture
+def index(tmp_path: Path, cache_dir: Path, monkeypatch) -> Path:
+    """The sample articles under the hashing embedder, for the command to ask its cases of."""
+    settings = build_index(tmp_path / "index", "hashing", cache_dir)
+    monkeypatch.setenv("KABAR_CACHE_DIR", str(cache_dir))
+    return settings.index_dir
+
+
+FOREIGN = [{"id": f"f{i}", "question": q, "gold_doc_ids": ["elsewhere"]}
+           for i, q in enumerate(["Berapa harga beras di Surabaya?", "Who won the football cup in Brazil?"])]
+
+
 def test_the_operating_point_refuses_the_asked_share_of_unanswerable_questions():
     logits = np.linspace(-3.0, 3.0, 101)
     for refuse in (0.5, 0.8, 0.95):
@@ -56,24 +74,13 @@ def test_a_check_set_is_never_fitted_on_and_the_command_says_so_before_asking_an
         main(["--case", "ix=../shared/datasets/facqa/questions.jsonl", "--case", case])
 
 
-def test_the_command_fits_on_answerable_and_foreign_questions_without_writing(tmp_path: Path, cache_dir: Path,
-                                                                             capsys, monkeypatch):
-    settings = build_index(tmp_path / "index", "hashing", cache_dir)
-    monkeypatch.setenv("KABAR_CACHE_DIR", str(cache_dir))
-    answerable = tmp_path / "ours" / "questions.jsonl"
-    foreign = tmp_path / "theirs" / "questions.jsonl"
-    for path in (answerable, foreign):
-        path.parent.mkdir()
-    answerable.write_text("".join(json.dumps({"id": f"a{i}", "question": q, "gold_doc_ids": [SUMMIT_ARTICLE],
-                                              "answers": ["Kazakhstan"]}) + "\n"
-                                  for i, q in enumerate(["Di mana KTT Tiongkok-Asia Tengah 2025?",
-                                                         "Which country hosts the 2025 summit?"])))
-    foreign.write_text("".join(json.dumps({"id": f"f{i}", "question": q, "gold_doc_ids": ["elsewhere"]}) + "\n"
-                               for i, q in enumerate(["Berapa harga beras di Surabaya?",
-                                                      "Who won the football cup in Brazil?"])))
+def test_the_command_fits_on_answerable_and_foreign_questions_without_writing(tmp_path: Path, index: Path, capsys):
+    answerable = write_questions(tmp_path / "ours" / "questions.jsonl", [
+        {"id": f"a{i}", "question": q, "gold_doc_ids": [SUMMIT_ARTICLE], "answers": ["Kazakhstan"]}
+        for i, q in enumerate(["Di mana KTT Tiongkok-Asia Tengah 2025?", "Which country hosts the 2025 summit?"])])
+    foreign = write_questions(tmp_path / "theirs" / "questions.jsonl", FOREIGN)
     shipped = (Path(__file__).resolve().parents[2] / "rag" / "calibration.json").read_text()
-    assert main(["--case", f"{settings.index_dir}={answerable}",
-                 "--case", f"{settings.index_dir}={foreign}:negative", "--refuse", "0.5"]) == 0
+    assert main(["--case", f"{index}={answerable}", "--case", f"{index}={foreign}:negative", "--refuse", "0.5"]) == 0
     out = capsys.readouterr().out
     assert "ours@index(gold,2): positives 2, negatives 0" in out
     assert "theirs@index(negative,2): positives 0, negatives 2" in out
@@ -84,24 +91,16 @@ def test_the_command_fits_on_answerable_and_foreign_questions_without_writing(tm
 
 
 def test_questions_listed_in_a_without_file_are_left_out_and_collected_features_are_reused(
-        tmp_path: Path, cache_dir: Path, capsys, monkeypatch):
-    settings = build_index(tmp_path / "index", "hashing", cache_dir)
-    monkeypatch.setenv("KABAR_CACHE_DIR", str(cache_dir))
-    questions = tmp_path / "ours" / "questions.jsonl"
-    questions.parent.mkdir()
+        tmp_path: Path, index: Path, capsys):
     asked = ["Di mana KTT Tiongkok-Asia Tengah 2025?", "Which country hosts the 2025 summit?",
              "Siapa presiden Kazakhstan?"]
-    questions.write_text("".join(json.dumps({"id": f"a{i}", "question": q, "gold_doc_ids": [SUMMIT_ARTICLE]}) + "\n"
-                                 for i, q in enumerate(asked)))
-    held = tmp_path / "held.jsonl"
-    held.write_text(json.dumps({"id": "a2", "question": asked[2], "gold_doc_ids": [SUMMIT_ARTICLE]}) + "\n")
-    foreign = tmp_path / "theirs" / "questions.jsonl"
-    foreign.parent.mkdir()
-    foreign.write_text("".join(json.dumps({"id": f"f{i}", "question": q, "gold_doc_ids": ["elsewhere"]}) + "\n"
-                               for i, q in enumerate(["Berapa harga beras di Surabaya?",
-                                                      "Who won the football cup in Brazil?"])))
+    questions = write_questions(tmp_path / "ours" / "questions.jsonl", [
+        {"id": f"a{i}", "question": q, "gold_doc_ids": [SUMMIT_ARTICLE]} for i, q in enumerate(asked)])
+    held = write_questions(tmp_path / "held.jsonl", [{"id": "a2", "question": asked[2],
+                                                      "gold_doc_ids": [SUMMIT_ARTICLE]}])
+    foreign = write_questions(tmp_path / "theirs" / "questions.jsonl", FOREIGN)
     rows = tmp_path / "rows.json"
-    arguments = ["--case", f"{settings.index_dir}={questions}", "--case", f"{settings.index_dir}={foreign}:negative",
+    arguments = ["--case", f"{index}={questions}", "--case", f"{index}={foreign}:negative",
                  "--without", str(held), "--rows", str(rows), "--answerable-refused", "0.5"]
     assert main(arguments) == 0
     first = capsys.readouterr().out
@@ -120,17 +119,14 @@ def test_questions_listed_in_a_without_file_are_left_out_and_collected_features_
 
 
 def test_an_answerable_case_keeps_only_answerable_questions_and_says_so_in_the_curve_s_cases(
-        tmp_path: Path, cache_dir: Path, capsys, monkeypatch):
-    settings = build_index(tmp_path / "index", "hashing", cache_dir)
-    monkeypatch.setenv("KABAR_CACHE_DIR", str(cache_dir))
-    questions = tmp_path / "ours" / "questions.jsonl"
-    questions.parent.mkdir()
-    questions.write_text("".join(json.dumps({"id": f"a{i}", "question": q, "gold_doc_ids": gold}) + "\n" for i, (q, gold)
-                                 in enumerate([("Di mana KTT Tiongkok-Asia Tengah 2025?", [SUMMIT_ARTICLE]),
-                                               ("Which country hosts the 2025 summit?", [SUMMIT_ARTICLE]),
-                                               ("Berapa harga beras di Surabaya?", [])])))
-    assert main(["--case", f"{settings.index_dir}={questions}:answerable",
-                 "--case", f"{settings.index_dir}={questions}:negative", "--answerable-refused", "0.5"]) == 0
+        tmp_path: Path, index: Path, capsys):
+    questions = write_questions(tmp_path / "ours" / "questions.jsonl", [
+        {"id": f"a{i}", "question": q, "gold_doc_ids": gold}
+        for i, (q, gold) in enumerate([("Di mana KTT Tiongkok-Asia Tengah 2025?", [SUMMIT_ARTICLE]),
+                                       ("Which country hosts the 2025 summit?", [SUMMIT_ARTICLE]),
+                                       ("Berapa harga beras di Surabaya?", [])])])
+    assert main(["--case", f"{index}={questions}:answerable",
+                 "--case", f"{index}={questions}:negative", "--answerable-refused", "0.5"]) == 0
     out = capsys.readouterr().out
     assert "ours@index(answerable,2): positives 2, negatives 0" in out
     curve = json.loads(out[out.index("{"):out.index("}") + 1])
@@ -148,28 +144,14 @@ def test_a_check_reports_the_share_refused_by_the_new_and_the_stored_curve_with_
     assert "foreign@archive(negative,1): - / 0.000 | - / 1.000" in out
 
 
-def test_checked_questions_are_never_fitted_on_and_are_reported_after_the_fit(tmp_path: Path, cache_dir: Path,
-                                                                              capsys, monkeypatch):
-    settings = build_index(tmp_path / "index", "hashing", cache_dir)
-    monkeypatch.setenv("KABAR_CACHE_DIR", str(cache_dir))
+def test_checked_questions_are_never_fitted_on_and_are_reported_after_the_fit(tmp_path: Path, index: Path, capsys):
     asked = ["Di mana KTT Tiongkok-Asia Tengah 2025?", "Which country hosts the 2025 summit?",
              "Siapa presiden Kazakhstan?"]
-    questions = tmp_path / "ours" / "questions.jsonl"
-    foreign = tmp_path / "theirs" / "questions.jsonl"
-    for path in (questions, foreign):
-        path.parent.mkdir()
-
-    def lines(rows: list[dict]) -> str:
-        return "".join(json.dumps(row) + "\n" for row in rows)
-
-    questions.write_text(lines([{"id": f"a{i}", "question": q, "gold_doc_ids": [SUMMIT_ARTICLE]}
-                                for i, q in enumerate(asked)]))
-    foreign.write_text(lines([{"id": f"f{i}", "question": q, "gold_doc_ids": ["elsewhere"]}
-                              for i, q in enumerate(["Berapa harga beras di Surabaya?",
-                                                     "Who won the football cup in Brazil?"])]))
-    checked = tmp_path / "dev.jsonl"
-    checked.write_text(lines([{"id": "a2", "question": asked[2], "gold_doc_ids": [SUMMIT_ARTICLE]}]))
-    index = settings.index_dir
+    questions = write_questions(tmp_path / "ours" / "questions.jsonl", [
+        {"id": f"a{i}", "question": q, "gold_doc_ids": [SUMMIT_ARTICLE]} for i, q in enumerate(asked)])
+    foreign = write_questions(tmp_path / "theirs" / "questions.jsonl", FOREIGN)
+    checked = write_questions(tmp_path / "dev.jsonl", [{"id": "a2", "question": asked[2],
+                                                        "gold_doc_ids": [SUMMIT_ARTICLE]}])
     assert main(["--case", f"{index}={questions}", "--case", f"{index}={foreign}:negative",
                  "--check", f"{index}={checked}", "--refuse", "0.5"]) == 0
     out = capsys.readouterr().out
