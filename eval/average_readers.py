@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-SHAPE_SETTINGS = ("layers", "freeze_layers", "passage_pooling", "null_span", "sets")
+SHAPE_SETTINGS = ("layers", "freeze_layers", "passage_pooling", "null_span", "read_together", "sets")
 
 
 def parse_ingredient(text: str) -> tuple[Path, float]:
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from eval.reader_card import write_card
-    from eval.train_reader import build_dataset, evaluate, measured_sets
+    from eval.train_reader import build_dataset, dev_metrics
     from rag.reader.read import Reader, ReaderLoadError, write_reader
     from rag.reader.weights import pack_weights, unpack_weights
 
@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     first = readers[0].config["settings"]
     for (folder, _), reader in zip(args.readers[1:], readers[1:]):
         settings = reader.config["settings"]
-        differing = [name for name in SHAPE_SETTINGS if settings.get(name) != first.get(name)]
+        # A setting a reader's config predates (read_together) reads as off, as the reader itself reads it.
+        differing = [name for name in SHAPE_SETTINGS if (settings.get(name) or False) != (first.get(name) or False)]
         if differing:
             print(f"error: {folder} differs from {args.readers[0][0]} in {', '.join(differing)}: only readers of "
                   "one shape, trained on the same sets, can be averaged", file=sys.stderr)
@@ -91,9 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     translated = args.translated or (Path(first["translated"]) if first.get("translated") else None)
     data = build_dataset(args.datasets, tuple(first["sets"].split(",")), first.get("limit"), first["seed"],
                          first["code_switch"], log=lambda message: None, translated=translated)
-    metrics = {name: evaluate(model, [e for e in data.dev if e.set_name == name], tokenizer, torch,
-                              null_span=bool(first.get("null_span", False)))
-               for name in measured_sets(data)}
+    metrics = dev_metrics(model, data, tokenizer, torch, first)
     command = "python -m eval.average_readers " + " ".join(argv if argv is not None else sys.argv[1:])
     settings = {**first, "weights": args.weights, "command": command, "averaged_from": [
         {"path": str(folder), "weight": weight / total, "sha256": reader.config["sha256"],

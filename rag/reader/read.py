@@ -202,6 +202,8 @@ class Reader:
             passage_pooling = str(self.config["settings"].get("passage_pooling", "first"))
             # Trained with null spans (`--null-span`): a span's logit is read against the first token's.
             self.null_span = bool(self.config["settings"].get("null_span", False))
+            # Trained with `--read-together`: a question's passages are read in one sequence (encode_passages).
+            self.reads_together = bool(self.config["settings"].get("read_together", False))
             # Trained with `--freeze-layers N`: the embeddings and first N layers are e5's, not in the weight file.
             frozen_layers = int(self.config["settings"].get("freeze_layers", 0))
             # Measured, not assumed: "any" once a reader chose better than the chooser on questions in other
@@ -279,6 +281,8 @@ class Reader:
 
         if not passages:
             return []
+        if self.reads_together:
+            return self._read_together(question, passages)
         torch = self._torch
         items = [encode_pair(self.tokenizer, question, p.title, p.text, p.sentences) for p in passages]
         ids, mask, sentence_of, sentences = batch_tensors(items, self.tokenizer.pad, torch)
@@ -305,6 +309,43 @@ class Reader:
                     found = (found[0], found[1], found[2] - (starts[0] + ends[0]))
                 spans.append(found)
             readings.append(Reading(float(out["passage"][row]), logits, spans, vectors))
+        return readings
+
+    def _read_together(self, question: str, passages: list[Passage]) -> list[Reading]:
+        """One sequence for all the passages: each sentence's logit is read beside every passage's sentences.
+
+        The passage head reads the whole sequence, so its logit says whether any of the passages answers; each
+        passage's Reading carries that same logit.
+        """
+        from rag.reader.encoding import batch_tensors, encode_passages
+
+        torch = self._torch
+        item = encode_passages(self.tokenizer, question, [(p.title, p.text, p.sentences) for p in passages])
+        ids, mask, sentence_of, sentences = batch_tensors([item], self.tokenizer.pad, torch)
+        with self._lock, torch.inference_mode():
+            out = self.model(ids.to(self.device), mask.to(self.device), sentence_of.to(self.device), sentences)
+            out = {name: value.float().cpu() for name, value in out.items()}
+        starts, ends = out["start"][0].tolist(), out["end"][0].tolist()
+        read_logits = out["sentence"][0].tolist()
+        hidden = out["sentence_hidden"][0].numpy()
+        passage_logit = float(out["passage"][0])
+        position = {(p, span): n for n, (p, span) in enumerate(zip(item.sentence_passage, item.sentences))}
+        readings = []
+        for number, passage in enumerate(passages):
+            # The span head may only pick this passage's tokens: another passage's offsets count other characters.
+            offsets = [o if p == number else (-1, -1) for o, p in zip(item.offsets, item.passage_of)]
+            logits: list[float | None] = []
+            spans: list[tuple[int, int, float] | None] = []
+            vectors: list[np.ndarray | None] = []
+            for span in passage.sentences:
+                n = position.get((number, span))
+                logits.append(read_logits[n] if n is not None else None)
+                vectors.append(hidden[n].copy() if n is not None else None)
+                found = best_span(starts, ends, offsets, passage.text, within=span) if n is not None else None
+                if found is not None and self.null_span:
+                    found = (found[0], found[1], found[2] - (starts[0] + ends[0]))
+                spans.append(found)
+            readings.append(Reading(passage_logit, logits, spans, vectors))
         return readings
 
 

@@ -60,3 +60,13 @@ def test_a_reader_distilled_from_a_teacher_names_it_and_the_languages_it_is_trus
 def test_a_reader_taught_without_a_teacher_says_neither(tmp_path):
     card = write_card(write_reader_folder(tmp_path / "reader"), "python -m eval.train_reader").read_text()
     assert "teacher" not in card and "`question_languages: indonesian`" in card
+
+
+def test_a_reader_that_reads_passages_together_says_so_and_what_one_sequence_holds(tmp_path):
+    together = write_card(write_reader_folder(tmp_path / "together", read_together=True),
+                          "python -m eval.train_reader --read-together").read_text(encoding="utf-8")
+    assert "all in one sequence" in together and "| max tokens | 512" in together
+    assert "per answering passage, read with its question's other dev passage" in together
+    alone = write_card(write_reader_folder(tmp_path / "alone"),
+                       "python -m eval.train_reader").read_text(encoding="utf-8")
+    assert "reads a question with one passage" in alone and "| max tokens | 256" in alone

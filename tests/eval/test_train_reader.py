@@ -323,3 +323,73 @@ def test_a_reader_trained_on_translations_reads_any_language_and_names_the_teach
     assert main([*small, "--out", str(tmp_path / "told"), "--work", str(tmp_path / "w3"), "--translated", str(folder),
                  "--question-languages", "indonesian", "--epochs", "0"]) == 0
     assert Reader(tmp_path / "told").question_languages == "indonesian"
+
+
+def test_read_together_a_question_is_its_answering_chunk_and_two_passages_it_was_shown_in_a_shuffled_order(tmp_path):
+    """Served passages come in retrieval's order; trained in a fixed one, the reader would learn that the first
+    (or the answering chunk's usual place) answers."""
+    import random
+
+    from eval.train_reader import together_groups
+
+    tiny_set(tmp_path)
+    career_start = len(BIRTH) + 2
+    shown = {"tiny": {
+        "q1": [("budi", career_start, career_start + 300), ("pasar", 0, len(UNRELATED)), ("kota", 0, len(ELSEWHERE))],
+        "q2": [("budi", 0, 300), ("pasar", 0, len(UNRELATED)), ("kota", 0, len(ELSEWHERE))]}}
+    data = build_dataset(tmp_path, ("tiny",), None, seed=1, code_switch_share=0.0, grouped=True, shown=shown)
+    places = set()
+    for seed in range(12):
+        kept = together_groups(data.train, random.Random(seed))
+        answerable = [e for e in kept if e.question == "Di kota mana Budi lahir?"]
+        assert sorted(e.text[:12] for e in answerable) == sorted([BIRTH[:12], CAREER[:12], UNRELATED[:12]])
+        places.add(next(n for n, e in enumerate(answerable) if e.answer is not None))
+        # A question with no answer reads three passages that say nothing, together too.
+        assert [e.answer for e in kept if e.question == "Kapan Budi menikah?"] == [None, None, None]
+        # Each question's passages stay together, one group after the other.
+        groups = [e.group for e in kept]
+        assert groups == sorted(groups, key=groups.index)
+    assert places == {0, 1, 2}
+
+
+def test_read_together_the_answer_sentence_and_span_are_labelled_inside_the_passage_that_holds_them(tmp_path):
+    import torch
+
+    from eval.train_reader import collate_together, question_batches, together_groups
+    from rag.reader.e5_file import E5Tokenizer, read_e5_file
+
+    tiny_set(tmp_path)
+    shown = {"tiny": {"q1": [("pasar", 0, len(UNRELATED)), ("budi", 0, 300)], "q2": [("pasar", 0, len(UNRELATED))]}}
+    data = build_dataset(tmp_path, ("tiny",), None, seed=1, code_switch_share=0.0, grouped=True, shown=shown)
+    import random
+
+    kept = together_groups(data.train, random.Random(3))
+    (batch,) = question_batches(kept, 8)
+    ids, mask, sentence_of, n, labels, valid, start, end, passage, group, read = collate_together(
+        batch, E5Tokenizer(read_e5_file()), torch)
+    assert group.tolist() == list(range(len(read))) == [0, 1]  # one row a question
+    for row, (made, item) in enumerate(read):
+        answering = [number for number, e in enumerate(made) if e.answer is not None]
+        assert passage[row] == float(bool(answering))
+        if not answering:
+            assert labels[row].sum() == 0 and start[row] == -100
+            continue
+        (number,) = answering
+        example = made[number]
+        labelled = [k for k in range(n) if labels[row, k] > 0]
+        assert labelled and all(item.sentence_passage[k] == number for k in labelled)
+        assert all(example.answer[0] < item.sentences[k][1] and item.sentences[k][0] < example.answer[1]
+                   for k in labelled)
+        assert item.passage_of[int(start[row])] == item.passage_of[int(end[row])] == number
+        first, last = item.offsets[int(start[row])][0], item.offsets[int(end[row])][1]
+        assert example.text[first:last].strip(" .,") == "Bandung"
+        assert valid[row, :len(item.sentences)].all() and not valid[row, len(item.sentences):].any()
+
+
+def test_reading_together_without_the_passages_retrieval_shows_is_a_clear_error(tmp_path, capsys):
+    from eval.train_reader import main
+
+    tiny_set(tmp_path)
+    assert main(["--datasets", str(tmp_path), "--sets", "tiny", "--work", str(tmp_path / "work"),
+                 "--read-together"]) == 2
+    assert "--read-together learns from the passages retrieval shows each question" in capsys.readouterr().err

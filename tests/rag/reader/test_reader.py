@@ -397,6 +397,39 @@ def test_training_runs_end_to_end_on_a_tiny_subset(tmp_path):
     assert Reader(out).read("siapa?", [Passage(None, "Budi pergi ke pasar.", [(0, 20)])])
 
 
+def test_a_reader_trained_to_read_passages_together_reads_them_in_one_sequence(tmp_path):
+    """`--read-together`: a question's passages in one sequence, its sentences compared across them by attention.
+    Served the same way, each passage's short answer still comes from its own characters."""
+    data = tmp_path / "datasets"
+    write_subset(data, "tydiqa_id", 12, 40, unanswerable=1)
+    out = tmp_path / "together"
+    run = subprocess.run([sys.executable, "-m", "eval.train_reader", "--datasets", str(data), "--sets", "tydiqa_id",
+                          "--out", str(out), "--work", str(tmp_path / "work"), "--layers", "2", "--freeze-layers",
+                          "1", "--batch", "4", "--epochs", "1", "--read-together", "--passages", "read",
+                          "--embedder", "hashing", "--indexes", str(tmp_path / "indexes")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    config = json.loads((out / "config.json").read_text())
+    assert config["settings"]["read_together"] is True and config["settings"]["steps"] >= 1
+    assert {"question_top1", "span_exact", "sentence_top1"} <= set(config["dev"]["tydiqa_id"])
+    reader = Reader(out)
+    assert reader.reads_together
+    texts = ["Budi lahir di Bandung pada tahun 1950. Ia tumbuh besar di sana.",
+             "Harga cabai naik dua kali lipat menjelang hari raya.",
+             "Sekolah itu didirikan pada 1912 oleh para guru. Gedungnya kini museum."]
+    passages = [Passage(None, text, sentence_spans(text)) for text in texts]
+    readings = reader.read("Di mana Budi lahir?", passages)
+    assert len(readings) == 3
+    assert len({r.passage_logit for r in readings}) == 1  # one sequence, one "does any passage answer" logit
+    for reading, read in zip(readings, passages):
+        assert len(reading.sentence_logits) == len(read.sentences) and None not in reading.sentence_logits
+        for (start, end), span in zip(read.sentences, reading.spans):
+            assert span is not None and start <= span[0] < span[1] <= end
+    # Read alone, a passage's sentences get other logits: the others were not beside them.
+    alone = reader.read("Di mana Budi lahir?", passages[:1])[0]
+    assert alone.sentence_logits != readings[0].sentence_logits
+
+
 def test_with_null_spans_a_passage_without_the_answer_points_its_span_at_the_first_token():
     import torch
 
