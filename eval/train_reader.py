@@ -417,6 +417,14 @@ def question_batches(examples: list[Example], questions: int) -> list[list[Examp
             for first in range(0, len(grouped), questions)]
 
 
+def unlabelled(rows: int, sentences: int, torch):
+    """Label tensors before any label: sentence labels and validity, span start and end (-100: no span, ignored
+    by the loss), passage labels."""
+    return (torch.zeros((rows, sentences)), torch.zeros((rows, sentences), dtype=torch.bool),
+            torch.full((rows,), -100, dtype=torch.long), torch.full((rows,), -100, dtype=torch.long),
+            torch.zeros(rows))
+
+
 def collate_together(batch: list[Example], tokenizer, torch):
     """Training tensors with one row per question, its passages read together; `collate`'s order of outputs, the
     last being (each question's examples, its encoded input). A row's passage label says whether any passage
@@ -427,11 +435,7 @@ def collate_together(batch: list[Example], tokenizer, torch):
     inputs = [encode_passages(tokenizer, made[0].question, [(e.title, e.text, e.sentences) for e in made])
               for made in questions]
     ids, mask, sentence_of, sentences = batch_tensors(inputs, tokenizer.pad, torch)
-    sentence_labels = torch.zeros((len(questions), sentences))
-    sentence_valid = torch.zeros((len(questions), sentences), dtype=torch.bool)
-    start = torch.full((len(questions),), -100, dtype=torch.long)
-    end = torch.full((len(questions),), -100, dtype=torch.long)
-    passage = torch.zeros(len(questions))
+    sentence_labels, sentence_valid, start, end, passage = unlabelled(len(questions), sentences, torch)
     for row, (made, item) in enumerate(zip(questions, inputs)):
         sentence_valid[row, :len(item.sentences)] = True
         for number, example in enumerate(made):
@@ -461,11 +465,7 @@ def collate(batch: list[Example], tokenizer, torch, null_span: bool = False):
 
     inputs = [encode_pair(tokenizer, e.question, e.title, e.text, e.sentences) for e in batch]
     ids, mask, sentence_of, sentences = batch_tensors(inputs, tokenizer.pad, torch)
-    sentence_labels = torch.zeros((len(batch), sentences))
-    sentence_valid = torch.zeros((len(batch), sentences), dtype=torch.bool)
-    start = torch.full((len(batch),), -100, dtype=torch.long)
-    end = torch.full((len(batch),), -100, dtype=torch.long)
-    passage = torch.zeros(len(batch))
+    sentence_labels, sentence_valid, start, end, passage = unlabelled(len(batch), sentences, torch)
     numbers: dict[int, int] = {}
     group = torch.tensor([numbers.setdefault(e.group, len(numbers)) for e in batch], dtype=torch.long)
     for row, (example, item) in enumerate(zip(batch, inputs)):

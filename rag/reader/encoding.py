@@ -37,20 +37,21 @@ class ReaderInput:
     sentence_passage: list[int] | None = None
 
 
-def encode_pair(tokenizer: E5Tokenizer, question: str, title: str | None, text: str,
-                sentences: list[tuple[int, int]], max_tokens: int = MAX_TOKENS) -> ReaderInput:
+def _question_ids(tokenizer: E5Tokenizer, question: str) -> list[int]:
     question_ids, _ = tokenizer.encode("query: " + question)
-    question_ids = question_ids[:MAX_QUESTION_TOKENS]
+    return [tokenizer.bos, *question_ids[:MAX_QUESTION_TOKENS], tokenizer.eos, tokenizer.eos]
+
+
+def _passage_tokens(tokenizer: E5Tokenizer, title: str | None, text: str, sentences: list[tuple[int, int]],
+                    limit: int) -> tuple[list[int], list[tuple[int, int]], list[int], list[int]]:
+    """The headline and chunk's first `limit` tokens, then `</s>`: their ids, offsets in the chunk, each token's
+    sentence (numbered among the sentences read) and which of `sentences` were read at all (a sentence the window
+    cut off halfway is still scored on what was read of it)."""
     head = "passage: " + (f"{title.strip()}\n" if title and title.strip() else "")
     passage_ids, passage_spans = tokenizer.encode(head + text)
-    room = max_tokens - len(question_ids) - 4
-    passage_ids, passage_spans = passage_ids[:room], passage_spans[:room]
-    ids = [tokenizer.bos, *question_ids, tokenizer.eos, tokenizer.eos]
-    offsets: list[tuple[int, int]] = [(-1, -1)] * len(ids)
-    sentence_of = [-1] * len(ids)
-    shift = len(head)
-    read_until = 0
-    for token, (start, end) in zip(passage_ids, passage_spans):
+    ids, offsets, sentence_of = [], [], []
+    shift, read_until = len(head), 0
+    for token, (start, end) in zip(passage_ids[:limit], passage_spans[:limit]):
         ids.append(token)
         if end <= shift:
             offsets.append((-1, -1))
@@ -64,11 +65,18 @@ def encode_pair(tokenizer: E5Tokenizer, question: str, title: str | None, text: 
     ids.append(tokenizer.eos)
     offsets.append((-1, -1))
     sentence_of.append(-1)
-    # A sentence the window cut off halfway is still scored on what was read of it.
     kept = [i for i, (s, _) in enumerate(sentences) if s < read_until]
     renumber = {old: new for new, old in enumerate(kept)}
-    sentence_of = [renumber.get(i, -1) for i in sentence_of]
-    return ReaderInput(ids=ids, offsets=offsets, sentence_of=sentence_of, sentences=[sentences[i] for i in kept])
+    return ids, offsets, [renumber.get(i, -1) for i in sentence_of], kept
+
+
+def encode_pair(tokenizer: E5Tokenizer, question: str, title: str | None, text: str,
+                sentences: list[tuple[int, int]], max_tokens: int = MAX_TOKENS) -> ReaderInput:
+    ids = _question_ids(tokenizer, question)
+    passage_ids, passage_offsets, passage_sentence_of, kept = _passage_tokens(
+        tokenizer, title, text, sentences, max_tokens - len(ids) - 1)
+    return ReaderInput(ids=ids + passage_ids, offsets=[(-1, -1)] * len(ids) + passage_offsets,
+                       sentence_of=[-1] * len(ids) + passage_sentence_of, sentences=[sentences[i] for i in kept])
 
 
 def encode_passages(tokenizer: E5Tokenizer, question: str,
@@ -79,9 +87,7 @@ def encode_passages(tokenizer: E5Tokenizer, question: str,
     Each passage gets the same share of the positions left after the question (a long chunk is cut, as
     `encode_pair` cuts at 256), so the last passage is never the one that loses its end to the first.
     """
-    question_ids, _ = tokenizer.encode("query: " + question)
-    question_ids = question_ids[:MAX_QUESTION_TOKENS]
-    ids = [tokenizer.bos, *question_ids, tokenizer.eos, tokenizer.eos]
+    ids = _question_ids(tokenizer, question)
     offsets: list[tuple[int, int]] = [(-1, -1)] * len(ids)
     passage_of = [-1] * len(ids)
     sentence_of = [-1] * len(ids)
@@ -89,33 +95,13 @@ def encode_passages(tokenizer: E5Tokenizer, question: str,
     sentences: list[tuple[int, int]] = []
     sentence_passage: list[int] = []
     for number, (title, text, spans) in enumerate(passages):
-        head = "passage: " + (f"{title.strip()}\n" if title and title.strip() else "")
-        passage_ids, passage_spans = tokenizer.encode(head + text)
-        passage_ids, passage_spans = passage_ids[:share - 1], passage_spans[:share - 1]  # and its </s>
-        shift, read_until, first = len(head), 0, len(sentences)
-        local: list[int] = []
-        for token, (start, end) in zip(passage_ids, passage_spans):
-            ids.append(token)
-            if end <= shift:
-                offsets.append((-1, -1))
-                passage_of.append(-1)
-                local.append(-1)
-                continue
-            start, end = max(start - shift, 0), end - shift
-            offsets.append((start, end))
-            passage_of.append(number)
-            read_until = max(read_until, end)
-            last = end - 1
-            local.append(next((i for i, (s, e) in enumerate(spans) if s <= last < e), -1))
-        ids.append(tokenizer.eos)
-        offsets.append((-1, -1))
-        passage_of.append(-1)
-        local.append(-1)
-        kept = [i for i, (s, _) in enumerate(spans) if s < read_until]
-        renumber = {old: first + new for new, old in enumerate(kept)}
-        sentence_of.extend(renumber.get(i, -1) for i in local)
-        sentences.extend(spans[i] for i in kept)
-        sentence_passage.extend([number] * len(kept))
+        passage_ids, passage_offsets, local, kept = _passage_tokens(tokenizer, title, text, spans, share - 1)
+        ids += passage_ids
+        offsets += passage_offsets
+        passage_of += [number if start >= 0 else -1 for start, _ in passage_offsets]
+        sentence_of += [len(sentences) + n if n >= 0 else -1 for n in local]
+        sentences += [spans[i] for i in kept]
+        sentence_passage += [number] * len(kept)
     return ReaderInput(ids=ids, offsets=offsets, sentence_of=sentence_of, sentences=sentences,
                        passage_of=passage_of, sentence_passage=sentence_passage)
 
