@@ -277,76 +277,55 @@ class Reader:
         return f"kabar-reader-{self.config['settings']['layers']}l-{self.config.get('sha256', '')[:8]}"
 
     def read(self, question: str, passages: list[Passage]) -> list[Reading]:
-        from rag.reader.encoding import batch_tensors, encode_pair
+        from rag.reader.encoding import batch_tensors, encode_pair, encode_passages
 
         if not passages:
             return []
-        if self.reads_together:
-            return self._read_together(question, passages)
         torch = self._torch
-        items = [encode_pair(self.tokenizer, question, p.title, p.text, p.sentences) for p in passages]
+        if self.reads_together:  # one sequence: each sentence read beside every passage's sentences
+            items = [encode_passages(self.tokenizer, question, [(p.title, p.text, p.sentences) for p in passages])]
+        else:
+            items = [encode_pair(self.tokenizer, question, p.title, p.text, p.sentences) for p in passages]
         ids, mask, sentence_of, sentences = batch_tensors(items, self.tokenizer.pad, torch)
         with self._lock, torch.inference_mode():
             device = self.device
             out = self.model(ids.to(device), mask.to(device), sentence_of.to(device), sentences)
             # One copy back to the host for every output, not one per value read below.
             out = {name: value.float().cpu() for name, value in out.items()}
-        readings = []
-        for row, (passage, item) in enumerate(zip(passages, items)):
-            starts, ends = out["start"][row].tolist(), out["end"][row].tolist()
-            read_logits = out["sentence"][row].tolist()
-            hidden = out["sentence_hidden"][row].numpy()
+        if not self.reads_together:
+            return [self._reading(passage, item, out, row)
+                    for row, (passage, item) in enumerate(zip(passages, items))]
+        # Read together, the passage head reads the whole sequence: its one logit (whether any passage answers)
+        # is every passage's, and each passage's sentences and short answer are looked up among its own tokens.
+        (item,) = items
+        return [self._reading(passage, item, out, 0, number) for number, passage in enumerate(passages)]
+
+    def _reading(self, passage: Passage, item, out: dict, row: int, number: int | None = None) -> Reading:
+        """One passage's Reading from row `row` of a forward pass's outputs; `number`: the passage's place in a
+        sequence read together, whose sentences and tokens are its own only where they say so."""
+        starts, ends = out["start"][row].tolist(), out["end"][row].tolist()
+        read_logits = out["sentence"][row].tolist()
+        hidden = out["sentence_hidden"][row].numpy()
+        if number is None:
             position = {span: n for n, span in enumerate(item.sentences)}
-            logits: list[float | None] = []
-            spans: list[tuple[int, int, float] | None] = []
-            vectors: list[np.ndarray | None] = []
-            for span in passage.sentences:
-                n = position.get(span)
-                logits.append(read_logits[n] if n is not None else None)
-                vectors.append(hidden[n].copy() if n is not None else None)
-                found = best_span(starts, ends, item.offsets, passage.text, within=span) if n is not None else None
-                if found is not None and self.null_span:
-                    found = (found[0], found[1], found[2] - (starts[0] + ends[0]))
-                spans.append(found)
-            readings.append(Reading(float(out["passage"][row]), logits, spans, vectors))
-        return readings
-
-    def _read_together(self, question: str, passages: list[Passage]) -> list[Reading]:
-        """One sequence for all the passages: each sentence's logit is read beside every passage's sentences.
-
-        The passage head reads the whole sequence, so its logit says whether any of the passages answers; each
-        passage's Reading carries that same logit.
-        """
-        from rag.reader.encoding import batch_tensors, encode_passages
-
-        torch = self._torch
-        item = encode_passages(self.tokenizer, question, [(p.title, p.text, p.sentences) for p in passages])
-        ids, mask, sentence_of, sentences = batch_tensors([item], self.tokenizer.pad, torch)
-        with self._lock, torch.inference_mode():
-            out = self.model(ids.to(self.device), mask.to(self.device), sentence_of.to(self.device), sentences)
-            out = {name: value.float().cpu() for name, value in out.items()}
-        starts, ends = out["start"][0].tolist(), out["end"][0].tolist()
-        read_logits = out["sentence"][0].tolist()
-        hidden = out["sentence_hidden"][0].numpy()
-        passage_logit = float(out["passage"][0])
-        position = {(p, span): n for n, (p, span) in enumerate(zip(item.sentence_passage, item.sentences))}
-        readings = []
-        for number, passage in enumerate(passages):
-            # The span head may only pick this passage's tokens: another passage's offsets count other characters.
+            offsets = item.offsets
+        else:
+            position = {span: n for n, (p, span) in enumerate(zip(item.sentence_passage, item.sentences))
+                        if p == number}
+            # Another passage's offsets count other characters: they are no part of this one's short answer.
             offsets = [o if p == number else (-1, -1) for o, p in zip(item.offsets, item.passage_of)]
-            logits: list[float | None] = []
-            spans: list[tuple[int, int, float] | None] = []
-            vectors: list[np.ndarray | None] = []
-            for span in passage.sentences:
-                n = position.get((number, span))
-                logits.append(read_logits[n] if n is not None else None)
-                vectors.append(hidden[n].copy() if n is not None else None)
-                found = best_span(starts, ends, offsets, passage.text, within=span) if n is not None else None
-                if found is not None and self.null_span:
-                    found = (found[0], found[1], found[2] - (starts[0] + ends[0]))
-                spans.append(found)
-            readings.append(Reading(passage_logit, logits, spans, vectors))
-        return readings
+        logits: list[float | None] = []
+        spans: list[tuple[int, int, float] | None] = []
+        vectors: list[np.ndarray | None] = []
+        for span in passage.sentences:
+            n = position.get(span)
+            logits.append(read_logits[n] if n is not None else None)
+            vectors.append(hidden[n].copy() if n is not None else None)
+            found = best_span(starts, ends, offsets, passage.text, within=span) if n is not None else None
+            if found is not None and self.null_span:
+                found = (found[0], found[1], found[2] - (starts[0] + ends[0]))
+            spans.append(found)
+        return Reading(float(out["passage"][row]), logits, spans, vectors)
 
 
 def save_reader(model, directory: Path, settings: dict, machine: dict, dev_metrics: dict, *,
