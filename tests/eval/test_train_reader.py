@@ -393,3 +393,19 @@ def test_reading_together_without_the_passages_retrieval_shows_is_a_clear_error(
     assert main(["--datasets", str(tmp_path), "--sets", "tiny", "--work", str(tmp_path / "work"),
                  "--read-together"]) == 2
     assert "--read-together learns from the passages retrieval shows each question" in capsys.readouterr().err
+
+
+def test_a_reader_is_measured_on_its_dev_questions_the_way_it_reads(monkeypatch):
+    """pack_reader and average_readers measure a reader again after changing its weights: one that reads together
+    measured passage by passage would report numbers of a reader nobody serves."""
+    import eval.train_reader as training
+    from eval.train_reader import Dataset, dev_metrics
+
+    data = Dataset(dev=[Example("q", None, "t", [(0, 1)], None, set_name="tydiqa_id", group=0)])
+    monkeypatch.setattr(training, "evaluate", lambda *a, **k: {"read": "alone", "null_span": k["null_span"]})
+    monkeypatch.setattr(training, "evaluate_together", lambda *a, **k: {"read": "together", "seed": k["seed"]})
+    assert dev_metrics(None, data, None, None, {"read_together": True, "seed": 7}) == {
+        "tydiqa_id": {"read": "together", "seed": 7}}
+    assert dev_metrics(None, data, None, None, {"null_span": True}) == {
+        "tydiqa_id": {"read": "alone", "null_span": True}}
+    assert dev_metrics(None, data, None, None, {}) == {"tydiqa_id": {"read": "alone", "null_span": False}}

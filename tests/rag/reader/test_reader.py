@@ -428,6 +428,15 @@ def test_a_reader_trained_to_read_passages_together_reads_them_in_one_sequence(t
     # Read alone, a passage's sentences get other logits: the others were not beside them.
     alone = reader.read("Di mana Budi lahir?", passages[:1])[0]
     assert alone.sentence_logits != readings[0].sentence_logits
+    # Packed into int8 afterwards, it is measured again the way it reads, and still reads together.
+    packed = subprocess.run([sys.executable, "-m", "eval.pack_reader", str(out), "--weights", "int8",
+                             "--datasets", str(data)], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                            check=False)
+    assert packed.returncode == 0, packed.stdout[-2000:] + packed.stderr[-2000:]
+    repacked = json.loads((out / "config.json").read_text())
+    assert repacked["dev_before_packing"] == config["dev"]
+    assert repacked["dev"]["tydiqa_id"]["questions"] == config["dev"]["tydiqa_id"]["questions"]
+    assert Reader(out).reads_together and len(Reader(out).read("Di mana Budi lahir?", passages)) == 3
 
 
 def test_with_null_spans_a_passage_without_the_answer_points_its_span_at_the_first_token():
