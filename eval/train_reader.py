@@ -442,11 +442,11 @@ def collate_together(batch: list[Example], tokenizer, torch):
             if example.answer is None:
                 continue
             a_start, a_end = example.answer
-            for k, (p, (s, e)) in enumerate(zip(item.sentence_passage, item.sentences)):
-                if p == number and s < a_end and a_start < e:
+            for k in item.sentence_numbers(number):
+                s, e = item.sentences[k]
+                if s < a_end and a_start < e:
                     sentence_labels[row, k] = 1.0
-            tokens = [t for t, ((s, e), p) in enumerate(zip(item.offsets, item.passage_of))
-                      if p == number and s < a_end and a_start < e]
+            tokens = [t for t, (s, e) in enumerate(item.offsets_of(number)) if s >= 0 and s < a_end and a_start < e]
             if tokens and start[row] < 0:  # the answer may lie past the passage's share of the window
                 start[row], end[row] = tokens[0], tokens[-1]
         passage[row] = float(sentence_labels[row].max() > 0) if sentences else 0.0
@@ -648,14 +648,13 @@ def evaluate_together(model, examples: list[Example], tokenizer, torch, seed: in
                 for number, example in enumerate(made):
                     if example.answer is None:
                         continue
-                    own = [k for k, p in enumerate(item.sentence_passage) if p == number]
+                    own = item.sentence_numbers(number)
                     if not own:
                         continue
                     positives += 1
                     best = max(own, key=lambda k: float(out["sentence"][row, k]))
                     right_sentence += int(labels[row, best] > 0)
-                    offsets = [o if p == number else (-1, -1) for o, p in zip(item.offsets, item.passage_of)]
-                    span = best_span(starts, ends, offsets, example.text)
+                    span = best_span(starts, ends, item.offsets_of(number), example.text)
                     gold = example.text[example.answer[0]:example.answer[1]]
                     predicted = example.text[span[0]:span[1]] if span else ""
                     exact += int(exact_match(predicted, gold))

@@ -36,6 +36,15 @@ class ReaderInput:
     passage_of: list[int] | None = None
     sentence_passage: list[int] | None = None
 
+    def sentence_numbers(self, passage: int) -> list[int]:
+        """Read together: the numbers of the sentences passage `passage` holds."""
+        return [n for n, p in enumerate(self.sentence_passage or []) if p == passage]
+
+    def offsets_of(self, passage: int) -> list[tuple[int, int]]:
+        """Read together: the token offsets with every token outside passage `passage` at (-1, -1), since another
+        passage's offsets count other characters (its short answer is looked for among its own tokens only)."""
+        return [o if p == passage else (-1, -1) for o, p in zip(self.offsets, self.passage_of or [])]
+
 
 def _question_ids(tokenizer: E5Tokenizer, question: str) -> list[int]:
     question_ids, _ = tokenizer.encode("query: " + question)

@@ -310,10 +310,8 @@ class Reader:
             position = {span: n for n, span in enumerate(item.sentences)}
             offsets = item.offsets
         else:
-            position = {span: n for n, (p, span) in enumerate(zip(item.sentence_passage, item.sentences))
-                        if p == number}
-            # Another passage's offsets count other characters: they are no part of this one's short answer.
-            offsets = [o if p == number else (-1, -1) for o, p in zip(item.offsets, item.passage_of)]
+            position = {item.sentences[n]: n for n in item.sentence_numbers(number)}
+            offsets = item.offsets_of(number)
         logits: list[float | None] = []
         spans: list[tuple[int, int, float] | None] = []
         vectors: list[np.ndarray | None] = []
